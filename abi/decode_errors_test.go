@@ -1,0 +1,139 @@
+package abi
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseTaskSpecRejectsUnknownFields(t *testing.T) {
+	tests := []struct{ name, in, field string }{
+		{"top level", `{"slot":"s","kind":"embedded","timeout":1,"priority":3}`, "priority"},
+		{"restart", `{"slot":"s","kind":"embedded","timeout":1,"restart":{"type":"never","every":1}}`, "every"},
+		{"backoff", `{"slot":"s","kind":"embedded","timeout":1,"backoff":{"jitterMs":1}}`, "jitterMs"},
+		{"runnerSelector", `{"slot":"s","kind":"embedded","timeout":1,"runnerSelector":{"matchFields":{}}}`, "matchFields"},
+		{"label requirement", `{"slot":"s","kind":"embedded","timeout":1,"runnerSelector":{"matchExpressions":[{"key":"k","operator":"Exists","value":"x"}]}}`, "value"},
+		{"subprocess", `{"slot":"s","kind":{"subprocess":{"mode":{"command":{"command":"ls"}},"user":"root"}},"timeout":1}`, "user"},
+		{"command mode", `{"slot":"s","kind":{"subprocess":{"mode":{"command":{"command":"ls","argv":[]}}}},"timeout":1}`, "argv"},
+		{"script mode", `{"slot":"s","kind":{"subprocess":{"mode":{"script":{"runtime":"sh","body":"","interpreter":"x"}}}},"timeout":1}`, "interpreter"},
+		{"wasm", `{"slot":"s","kind":{"wasm":{"module":"m","fuel":10}},"timeout":1}`, "fuel"},
+		{"container", `{"slot":"s","kind":{"container":{"image":"i","pull":"always"}},"timeout":1}`, "pull"},
+		{"extension", `{"slot":"s","kind":{"extension":{"type":"x","version":"1"}},"timeout":1}`, "version"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := ParseTaskSpec([]byte(tt.in))
+			if err == nil {
+				t.Fatalf("ParseTaskSpec accepted an unknown field: %#v", s)
+			}
+			if want := `unknown field "` + tt.field + `"`; !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not contain %q", err, want)
+			}
+			if !strings.HasPrefix(err.Error(), "task spec: ") {
+				t.Errorf("error %q does not say what was decoded", err)
+			}
+		})
+	}
+}
+
+func TestParseTaskSpecSyntaxErrorPosition(t *testing.T) {
+	tests := []struct {
+		name, in, pos string
+	}{
+		// The position is that of the offending byte, counted from 1.
+		{"missing value", `{"slot":}`, "line 1, column 9"},
+		{"bare word on line 3", "{\n  \"slot\": \"a\",\n  \"timeout\": x\n}", "line 3, column 14"},
+		{"first byte", `x`, "line 1, column 1"},
+		{"after a tab-indented line", "{\n\t\"slot\": \"a\",,\n}", "line 2, column 14"},
+		{"bad byte in kind", "{\"slot\":\"a\",\n\"kind\":{\"wasm\":{\"module\":'m'}}}", "line 2, column 26"},
+		{"end of input points at the last byte", "{\"slot\":\n\"a\"", "line 2, column 3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseTaskSpec([]byte(tt.in))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if want := "task spec: " + tt.pos + ": "; !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("error %q, want it to start with %q", err, want)
+			}
+			var se *json.SyntaxError
+			if !errors.As(err, &se) {
+				t.Errorf("error %v does not wrap the *json.SyntaxError", err)
+			}
+		})
+	}
+}
+
+func TestParseTaskSpecTypeErrorNamesField(t *testing.T) {
+	tests := []struct{ in, field string }{
+		{`{"slot":"s","kind":"embedded","timeout":"10s"}`, "timeout"},
+		{`{"slot":7,"kind":"embedded","timeout":1}`, "slot"},
+		{`{"slot":"s","kind":"embedded","timeout":-1}`, "timeout"},
+		{`{"slot":"s","kind":{"wasm":{"module":5}},"timeout":1}`, "module"},
+		{`{"slot":"s","kind":"embedded","timeout":1,"backoff":{"factor":"NaN"}}`, "factor"},
+	}
+	for _, tt := range tests {
+		_, err := ParseTaskSpec([]byte(tt.in))
+		var te *json.UnmarshalTypeError
+		if !errors.As(err, &te) {
+			t.Errorf("ParseTaskSpec(%s) = %v, want a wrapped *json.UnmarshalTypeError", tt.in, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), tt.field) {
+			t.Errorf("error %q does not name %q", err, tt.field)
+		}
+	}
+}
+
+func TestParseTaskSpecRejectsTrailingData(t *testing.T) {
+	const spec = `{"slot":"s","kind":"embedded","timeout":1}`
+	for _, tail := range []string{` x`, `{}`, `}`, ` "more"`, ` 1`, `]`, `,`} {
+		if s, err := ParseTaskSpec([]byte(spec + tail)); err == nil {
+			t.Errorf("ParseTaskSpec accepted trailing %q: %#v", tail, s)
+		}
+	}
+	for _, ws := range []string{"\n", " \t\r\n"} {
+		if _, err := ParseTaskSpec([]byte(ws + spec + ws)); err != nil {
+			t.Errorf("surrounding whitespace %q rejected: %v", ws, err)
+		}
+	}
+	// decodeStrict, which the nested decoders use, rejects trailing data by itself too.
+	var v struct{ A int }
+	if err := decodeStrict([]byte(`{"A":1} {"A":2}`), &v); err == nil || !strings.Contains(err.Error(), "unexpected data after the JSON value") {
+		t.Errorf("decodeStrict with trailing data: %v", err)
+	}
+}
+
+func TestParseTaskSpecKindErrors(t *testing.T) {
+	tests := []struct{ name, kind, want string }{
+		{"unknown tag lists the known ones", `{"lambda":{}}`, `unknown task kind "lambda" (want subprocess, wasm, container, extension or "embedded")`},
+		{"unknown bare string", `"native"`, `unknown task kind "native" (want "embedded" or an object tagged subprocess, wasm, container or extension)`},
+		{"bare string of an object kind", `"wasm"`, `unknown task kind "wasm"`},
+		{"tag case matters", `{"Wasm":{"module":"m"}}`, `unknown task kind "Wasm"`},
+		{"two kinds", `{"wasm":{"module":"m"},"container":{"image":"i"}}`, "task kind: want an object with exactly one key, got 2"},
+		{"empty object", `{}`, "task kind: want an object with exactly one key, got 0"},
+		{"null", `null`, "got 0"},
+		{"array", `["wasm"]`, "task kind: want an object with one key"},
+		{"number", `1`, "task kind: want an object with one key"},
+		{"unknown mode", `{"subprocess":{"mode":{"exec":{"command":"ls"}}}}`, `unknown subprocess mode "exec" (want command or script)`},
+		{"two modes", `{"subprocess":{"mode":{"command":{"command":"ls"},"script":{"runtime":"sh","body":""}}}}`, "subprocess mode: want an object with exactly one key, got 2"},
+		{"bad base64 body", `{"subprocess":{"mode":{"script":{"runtime":"sh","body":"!!!"}}}}`, "illegal base64 data"},
+		{"extension with a string spec is fine", `{"extension":{"type":"x","spec":"s"}}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseTaskSpec([]byte(`{"slot":"s","kind":` + tt.kind + `,"timeout":1}`))
+			if tt.want == "" { // a valid case kept for contrast
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}

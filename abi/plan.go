@@ -1,0 +1,128 @@
+package abi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Plan types.
+const (
+	PlanGuest = "guest"
+	PlanExec  = "exec"
+	PlanWasi  = "wasi"
+)
+
+// Plan is what build returns: a self-contained description of the work that the host can
+// execute, persist and retry. Exactly one field is set. JSON is externally tagged:
+// {"guest":{...}}, {"exec":{...}} or {"wasi":{...}}.
+type Plan struct {
+	Guest *GuestPlan
+	Exec  *ExecPlan
+	Wasi  *WasiPlan
+}
+
+// GuestPlan asks the host to call the same module's run export with Payload, in a sandboxed
+// instance.
+type GuestPlan struct {
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// ExecPlan is a subprocess, executed only where the host's policy allows the command.
+type ExecPlan struct {
+	Command string   `json:"command"`
+	Args    []string `json:"args,omitempty"`
+	Env     Env      `json:"env,omitempty"`
+	Cwd     string   `json:"cwd,omitempty"`
+	// FailOnNonZero makes a non-zero exit a failure. Default true.
+	FailOnNonZero bool `json:"failOnNonZero"`
+}
+
+// UnmarshalJSON applies the default FailOnNonZero = true.
+func (p *ExecPlan) UnmarshalJSON(data []byte) error {
+	type plain ExecPlan
+	v := plain{FailOnNonZero: true}
+	if err := decodeStrict(data, &v); err != nil {
+		return err
+	}
+	*p = ExecPlan(v)
+	return nil
+}
+
+// WasiPlan runs a WASI command module with Args and Env and nothing else granted.
+type WasiPlan struct {
+	Module string   `json:"module"`
+	Args   []string `json:"args,omitempty"`
+	Env    Env      `json:"env,omitempty"`
+}
+
+// Type is PlanGuest, PlanExec, PlanWasi, or "" when none is set.
+func (p *Plan) Type() string {
+	switch {
+	case p.Guest != nil:
+		return PlanGuest
+	case p.Exec != nil:
+		return PlanExec
+	case p.Wasi != nil:
+		return PlanWasi
+	}
+	return ""
+}
+
+func (p *Plan) count() int {
+	n := 0
+	for _, set := range []bool{p.Guest != nil, p.Exec != nil, p.Wasi != nil} {
+		if set {
+			n++
+		}
+	}
+	return n
+}
+
+// MarshalJSON encodes the externally tagged form.
+func (p Plan) MarshalJSON() ([]byte, error) {
+	if p.count() != 1 {
+		return nil, errors.New("plan: exactly one of guest, exec and wasi must be set")
+	}
+	switch {
+	case p.Guest != nil:
+		return tagged(PlanGuest, p.Guest)
+	case p.Exec != nil:
+		return tagged(PlanExec, p.Exec)
+	default:
+		return tagged(PlanWasi, p.Wasi)
+	}
+}
+
+// UnmarshalJSON decodes the externally tagged form.
+func (p *Plan) UnmarshalJSON(data []byte) error {
+	*p = Plan{}
+	tag, body, err := oneKey(data, "plan")
+	if err != nil {
+		return err
+	}
+	switch tag {
+	case PlanGuest:
+		p.Guest = new(GuestPlan)
+		return decodeStrict(body, p.Guest)
+	case PlanExec:
+		p.Exec = new(ExecPlan)
+		return decodeStrict(body, p.Exec)
+	case PlanWasi:
+		p.Wasi = new(WasiPlan)
+		return decodeStrict(body, p.Wasi)
+	}
+	return fmt.Errorf("unknown plan type %q (want guest, exec or wasi)", tag)
+}
+
+// ParsePlan decodes and validates a plan, as the host does with build's output.
+func ParsePlan(data []byte) (*Plan, error) {
+	var p Plan
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, jsonError("plan", data, err)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}

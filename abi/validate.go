@@ -1,0 +1,224 @@
+package abi
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// ValidationError says which field of a spec or plan is invalid and why.
+type ValidationError struct {
+	// Field is the JSON path of the field, e.g. "backoff.firstMs" or "runnerSelector.matchExpressions[0].values".
+	Field  string
+	Reason string
+}
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Reason }
+
+func invalid(field, format string, args ...any) error {
+	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+var (
+	slotRE     = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	kindTypeRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9._/-]{0,126}[a-z0-9])?$`)
+	// Kubernetes label rules: an optional DNS-subdomain prefix and a name of 1-63 chars.
+	labelNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$`)
+	// The prefix is a DNS subdomain (RFC 1123): dot-separated labels of [a-z0-9-] that start
+	// and end with a letter or digit, at most 253 chars in all (checked in ValidLabelKey).
+	labelPrefixRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
+	labelValueRE  = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$`)
+)
+
+// ValidSlot reports whether s is a valid slot name.
+func ValidSlot(s string) bool { return slotRE.MatchString(s) && s != "." && s != ".." }
+
+// ValidKindType reports whether t may name an extension kind: 1-128 chars of lower-case
+// letters, digits and ". _ / -", starting and ending with a letter or digit, and not a solti
+// kind name.
+func ValidKindType(t string) bool {
+	switch t {
+	case KindSubprocess, KindWasm, KindContainer, KindEmbedded, KindExtension:
+		return false
+	}
+	return kindTypeRE.MatchString(t)
+}
+
+// ValidLabelKey reports whether k is a valid label key (Kubernetes rules).
+func ValidLabelKey(k string) bool {
+	name := k
+	if i := strings.LastIndexByte(k, '/'); i >= 0 {
+		if i > 253 || !labelPrefixRE.MatchString(k[:i]) {
+			return false
+		}
+		name = k[i+1:]
+	}
+	return labelNameRE.MatchString(name)
+}
+
+// ValidLabelValue reports whether v is a valid label value (Kubernetes rules; may be empty).
+func ValidLabelValue(v string) bool { return labelValueRE.MatchString(v) }
+
+// ValidateLabels checks every key and value of a label set.
+func ValidateLabels(labels map[string]string) error { return validateLabels("labels", labels) }
+
+func validateLabels(field string, labels map[string]string) error {
+	for k, v := range labels {
+		if !ValidLabelKey(k) {
+			return invalid(field, "invalid label key %q", k)
+		}
+		if !ValidLabelValue(v) {
+			return invalid(field+"."+k, "invalid label value %q", v)
+		}
+	}
+	return nil
+}
+
+// Validate checks the spec against solti-model's rules and returns the first
+// *ValidationError found.
+func (s *TaskSpec) Validate() error {
+	if !ValidSlot(s.Slot) {
+		return invalid("slot", "%q must be 1-64 chars of [A-Za-z0-9._-] and not \".\" or \"..\"", s.Slot)
+	}
+	if err := s.Kind.validate("kind"); err != nil {
+		return err
+	}
+	if s.TimeoutMs == 0 {
+		return invalid("timeout", "must be > 0 (milliseconds)")
+	}
+	switch s.Restart.Type {
+	case RestartNever, RestartOnFailure:
+		if s.Restart.IntervalMs != 0 {
+			return invalid("restart.intervalMs", "only allowed with type \"always\"")
+		}
+	case RestartAlways:
+	default:
+		return invalid("restart.type", "%q is not never, onFailure or always", s.Restart.Type)
+	}
+	if err := s.Backoff.validate("backoff"); err != nil {
+		return err
+	}
+	switch s.Admission {
+	case AdmissionDropIfRunning, AdmissionReplace, AdmissionQueue:
+	default:
+		return invalid("admission", "%q is not dropIfRunning, replace or queue", s.Admission)
+	}
+	if s.RunnerSelector != nil {
+		if err := s.RunnerSelector.validate("runnerSelector"); err != nil {
+			return err
+		}
+	}
+	return validateLabels("labels", s.Labels)
+}
+
+func (b BackoffPolicy) validate(f string) error {
+	switch b.Jitter {
+	case JitterFull, JitterNone, JitterEqual, JitterDecorrelated:
+	default:
+		return invalid(f+".jitter", "%q is not full, none, equal or decorrelated", b.Jitter)
+	}
+	if b.FirstMs == 0 {
+		return invalid(f+".firstMs", "must be > 0")
+	}
+	if b.MaxMs < b.FirstMs {
+		return invalid(f+".maxMs", "%d must be >= firstMs (%d)", b.MaxMs, b.FirstMs)
+	}
+	if !(b.Factor >= 1) { // also rejects NaN
+		return invalid(f+".factor", "%v must be >= 1", b.Factor)
+	}
+	return nil
+}
+
+func (k TaskKind) validate(f string) error {
+	switch n := k.count(); {
+	case n == 0:
+		return invalid(f, "missing")
+	case n > 1:
+		return invalid(f, "exactly one kind must be set, got %d", n)
+	}
+	switch {
+	case k.Subprocess != nil:
+		return k.Subprocess.validate(f + ".subprocess")
+	case k.Wasm != nil:
+		if strings.TrimSpace(k.Wasm.Module) == "" {
+			return invalid(f+".wasm.module", "must not be empty")
+		}
+	case k.Container != nil:
+		if strings.TrimSpace(k.Container.Image) == "" {
+			return invalid(f+".container.image", "must not be blank")
+		}
+	case k.Extension != nil:
+		if !ValidKindType(k.Extension.Type) {
+			return invalid(f+".extension.type", "%q must be 1-128 chars of [a-z0-9._/-], start and end with a letter or digit, and not be a solti kind", k.Extension.Type)
+		}
+	}
+	return nil
+}
+
+func (s *SubprocessSpec) validate(f string) error {
+	m := s.Mode
+	switch {
+	case m.Command != nil && m.Script != nil, m.Command == nil && m.Script == nil:
+		return invalid(f+".mode", "exactly one of command and script must be set")
+	case m.Command != nil:
+		if strings.TrimSpace(m.Command.Command) == "" {
+			return invalid(f+".mode.command.command", "must not be blank")
+		}
+	case m.Script != nil:
+		if strings.TrimSpace(m.Script.Runtime) == "" {
+			return invalid(f+".mode.script.runtime", "must not be blank")
+		}
+	}
+	return nil
+}
+
+func (s *RunnerSelector) validate(f string) error {
+	if err := validateLabels(f+".matchLabels", s.MatchLabels); err != nil {
+		return err
+	}
+	for i, r := range s.MatchExpressions {
+		rf := fmt.Sprintf("%s.matchExpressions[%d]", f, i)
+		if !ValidLabelKey(r.Key) {
+			return invalid(rf+".key", "invalid label key %q", r.Key)
+		}
+		switch r.Operator {
+		case OpIn, OpNotIn:
+			if len(r.Values) == 0 {
+				return invalid(rf+".values", "operator %s needs at least one value", r.Operator)
+			}
+			for _, v := range r.Values {
+				if !ValidLabelValue(v) {
+					return invalid(rf+".values", "invalid label value %q", v)
+				}
+			}
+		case OpExists, OpDoesNotExist:
+			if len(r.Values) != 0 {
+				return invalid(rf+".values", "operator %s takes no values", r.Operator)
+			}
+		default:
+			return invalid(rf+".operator", "%q is not In, NotIn, Exists or DoesNotExist", r.Operator)
+		}
+	}
+	return nil
+}
+
+// Validate checks that exactly one plan type is set and that its required fields are present.
+func (p *Plan) Validate() error {
+	if p == nil {
+		return invalid("plan", "missing")
+	}
+	if n := p.count(); n != 1 {
+		return invalid("plan", "exactly one of guest, exec and wasi must be set, got %d", n)
+	}
+	switch {
+	case p.Exec != nil:
+		if strings.TrimSpace(p.Exec.Command) == "" {
+			return invalid("exec.command", "must not be blank")
+		}
+	case p.Wasi != nil:
+		if strings.TrimSpace(p.Wasi.Module) == "" {
+			return invalid("wasi.module", "must not be empty")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,11 @@
+// Package examples holds the example runners and task specs; this file only rebuilds the
+// committed modules, with the exact commands that tests/examples_test.go checks:
+//
+//	go generate ./examples/...
+//
+// The Go commands are reproducible: the same Go release gives the same bytes anywhere.
+package examples
+
+//go:generate env GOOS=wasip1 GOARCH=wasm go build -trimpath -buildvcs=false -buildmode=c-shared -o runners/go-transform.wasm ./runners/go-transform
+//go:generate env GOOS=wasip1 GOARCH=wasm go build -trimpath -buildvcs=false -buildmode=c-shared -o runners/go-subprocess.wasm ./runners/go-subprocess
+//go:generate wat2wasm runners/wat-echo/echo.wat -o runners/wat-echo.wasm

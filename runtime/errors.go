@@ -1,0 +1,76 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Load errors: a *LoadError wraps one of these.
+var (
+	ErrNotWasm         = errors.New("not a wasm file")
+	ErrInvalidModule   = errors.New("invalid wasm module")
+	ErrNotRunner       = errors.New("not a solti runner")
+	ErrABIVersion      = errors.New("unsupported ABI version")
+	ErrMissingExport   = errors.New("missing export")
+	ErrExportType      = errors.New("export has the wrong type")
+	ErrForbiddenImport = errors.New("forbidden import")
+	ErrBadName         = errors.New("invalid runner name")
+	ErrBadDescription  = errors.New("invalid describe output")
+	ErrDuplicateName   = errors.New("duplicate runner name")
+)
+
+// Call errors: a *CallError wraps one of these (or router error variants for a guest's
+// structured error from build).
+var (
+	ErrTrap           = errors.New("trap")
+	ErrDeadline       = errors.New("deadline exceeded")
+	ErrCanceled       = errors.New("canceled")
+	ErrInputTooLarge  = errors.New("input too large")
+	ErrOutputTooLarge = errors.New("output too large")
+	ErrMemoryLimit    = errors.New("memory cap hit")
+	ErrBadPointer     = errors.New("pointer out of guest memory")
+	ErrBadResult      = errors.New("invalid result")
+	ErrGuest          = errors.New("guest error")
+	ErrNoRun          = errors.New("module has no run export")
+	ErrClosed         = errors.New("module closed")
+)
+
+// LoadError is a module that could not be loaded: which file, at which stage, and why.
+type LoadError struct {
+	Path  string
+	Stage string // read, compile, abi, instantiate, _initialize, name, describe, register
+	Err   error
+}
+
+func (e *LoadError) Error() string { return fmt.Sprintf("%s: %s: %v", e.Path, e.Stage, e.Err) }
+
+// Unwrap returns the cause.
+func (e *LoadError) Unwrap() error { return e.Err }
+
+// CallError is a failed call into a module: which file, which export, and why.
+type CallError struct {
+	Path   string
+	Runner string
+	Export string
+	Err    error
+}
+
+func (e *CallError) Error() string {
+	return fmt.Sprintf("%s: runner %q: %s: %v", e.Path, e.Runner, e.Export, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *CallError) Unwrap() error { return e.Err }
+
+// detailError is a sentinel with the specifics of one occurrence.
+type detailError struct {
+	kind error
+	msg  string
+}
+
+func (e *detailError) Error() string { return e.kind.Error() + ": " + e.msg }
+func (e *detailError) Unwrap() error { return e.kind }
+
+func errorf(kind error, format string, args ...any) error {
+	return &detailError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}

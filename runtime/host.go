@@ -1,0 +1,129 @@
+package runtime
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/runtime/internal/engine"
+)
+
+// callState is one instance's state for the call in progress; the host functions reach it
+// through the call's context. The host never allocates in guest memory: the guest pulls its
+// input with input() into a buffer of its own and pushes its output with output().
+type callState struct {
+	input  []byte
+	output []byte
+	fault  error // set by a host function just before it aborts the call
+	logs   int
+
+	export string
+	limits *Limits
+	mod    *Module
+}
+
+type stateKey struct{}
+
+func stateOf(ctx context.Context) *callState {
+	st, _ := ctx.Value(stateKey{}).(*callState)
+	return st
+}
+
+// abort records why a host function stops the guest and unwinds it.
+func (st *callState) abort(err error) {
+	st.fault = err
+	panic(err)
+}
+
+var (
+	i32      = engine.I32
+	sigInput = engine.FuncType{Params: []engine.ValueType{i32}}
+	sigOut   = engine.FuncType{Params: []engine.ValueType{i32, i32}}
+	sigLog   = engine.FuncType{Params: []engine.ValueType{i32, i32, i32}}
+)
+
+// hostFuncs are the solti imports of ABI v1.
+func hostFuncs() []engine.HostFunc {
+	return []engine.HostFunc{
+		{Module: abi.HostModule, Name: abi.ImportInput, Type: sigInput, Fn: hostInput},
+		{Module: abi.HostModule, Name: abi.ImportOutput, Type: sigOut, Fn: hostOutput},
+		{Module: abi.HostModule, Name: abi.ImportLog, Type: sigLog, Fn: hostLog},
+	}
+}
+
+// input(dst): copy the call's input to guest memory at dst.
+func hostInput(ctx context.Context, mem engine.Memory, stack []uint64) {
+	st := stateOf(ctx)
+	dst := uint32(stack[0])
+	if mem == nil || !mem.Write(dst, st.input) {
+		st.abort(errorf(ErrBadPointer, "input(dst=%d): %d bytes do not fit in guest memory of %d bytes", dst, len(st.input), memSize(mem)))
+	}
+}
+
+// output(ptr, len): set the call's result; a later call replaces it.
+func hostOutput(ctx context.Context, mem engine.Memory, stack []uint64) {
+	st := stateOf(ctx)
+	ptr, n := uint32(stack[0]), uint32(stack[1])
+	if int64(n) > int64(st.limits.MaxOutputBytes) {
+		st.abort(errorf(ErrOutputTooLarge, "output of %d bytes exceeds the %d-byte limit", n, st.limits.MaxOutputBytes))
+	}
+	b, ok := readMem(mem, ptr, n)
+	if !ok {
+		st.abort(errorf(ErrBadPointer, "output(ptr=%d, len=%d) is outside guest memory of %d bytes", ptr, n, memSize(mem)))
+	}
+	st.output = append(st.output[:0], b...)
+}
+
+// log(level, ptr, len): a guest log line, truncated and rate-bounded per call.
+func hostLog(ctx context.Context, mem engine.Memory, stack []uint64) {
+	st := stateOf(ctx)
+	level, ptr, n := int32(stack[0]), uint32(stack[1]), uint32(stack[2])
+	st.logs++
+	if st.logs > st.limits.MaxLogsPerCall {
+		return // counted, dropped
+	}
+	truncated := false
+	if int64(n) > int64(st.limits.MaxLogBytes) {
+		n, truncated = uint32(st.limits.MaxLogBytes), true
+	}
+	b, ok := readMem(mem, ptr, n)
+	if !ok {
+		st.abort(errorf(ErrBadPointer, "log(ptr=%d, len=%d) is outside guest memory of %d bytes", ptr, n, memSize(mem)))
+	}
+	lg := st.mod.rt.logger
+	lvl := slogLevel(level)
+	if !lg.Enabled(ctx, lvl) {
+		return
+	}
+	attrs := []slog.Attr{slog.String("runner", st.mod.name), slog.String("export", st.export)}
+	if truncated {
+		attrs = append(attrs, slog.Bool("truncated", true))
+	}
+	lg.LogAttrs(ctx, lvl, string(b), attrs...)
+}
+
+func slogLevel(l int32) slog.Level {
+	switch {
+	case l <= abi.LogDebug:
+		return slog.LevelDebug
+	case l == abi.LogInfo:
+		return slog.LevelInfo
+	case l == abi.LogWarn:
+		return slog.LevelWarn
+	}
+	return slog.LevelError
+}
+
+func readMem(mem engine.Memory, ptr, n uint32) ([]byte, bool) {
+	if mem == nil {
+		return nil, n == 0
+	}
+	return mem.Read(ptr, n)
+}
+
+func memSize(mem engine.Memory) uint32 {
+	if mem == nil {
+		return 0
+	}
+	return mem.Size()
+}

@@ -1,0 +1,167 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/runtime/internal/engine"
+)
+
+// exportID indexes the ABI's exports in an instance's function table, so a call looks its
+// function up by index, not by name.
+type exportID int
+
+const (
+	fnName exportID = iota
+	fnSupports
+	fnBuild
+	fnDescribe
+	fnRun
+	fnInitialize
+	numFuncs
+)
+
+var exportNames = [numFuncs]string{abi.ExportName, abi.ExportSupports, abi.ExportBuild, abi.ExportDescribe, abi.ExportRun, abi.ExportInitialize}
+
+// instance is one instantiated module with its call state. It serves one call at a time.
+type instance struct {
+	eng     engine.Instance
+	fns     [numFuncs]engine.Func
+	st      callState
+	baseCtx context.Context // carries &st; used as is when calls are not interruptible
+	stack   [2]uint64
+	stderr  tailBuffer
+	broken  bool // trapped or interrupted: never reused
+}
+
+func (m *Module) newInstance(ctx context.Context) (*instance, error) {
+	in := &instance{st: callState{limits: &m.rt.limits, mod: m, export: "instantiate"}}
+	in.baseCtx = context.WithValue(context.Background(), stateKey{}, &in.st)
+	// A start section runs during instantiation: bound it like a call.
+	cctx, cancel := m.callContext(ctx, &in.st, m.rt.limits.CallTimeout)
+	defer cancel()
+	e, err := m.compiled.Instantiate(cctx, engine.InstanceConfig{
+		MaxMemoryBytes: uint64(m.rt.limits.MaxMemoryPages) * abi.PageSize,
+		Stdout:         &in.stderr,
+		Stderr:         &in.stderr,
+	})
+	if err != nil {
+		return nil, m.classify(ctx, in, err, m.rt.limits.CallTimeout)
+	}
+	in.eng = e
+	for i, name := range exportNames {
+		in.fns[i] = e.Func(name)
+	}
+	if in.fns[fnInitialize] != nil {
+		if _, err := m.call(ctx, in, fnInitialize, nil, m.rt.limits.CallTimeout); err != nil {
+			_ = e.Close(ctx)
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+// callContext returns the context for one call: the instance's prepared context when calls
+// cannot be interrupted anyway (no allocation), else ctx bounded by timeout and carrying st.
+func (m *Module) callContext(ctx context.Context, st *callState, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if !m.rt.interruptible {
+		return context.WithValue(context.Background(), stateKey{}, st), func() {}
+	}
+	cancel := context.CancelFunc(func() {})
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+	}
+	return context.WithValue(ctx, stateKey{}, st), cancel
+}
+
+// call invokes one export with input and returns its i32 result. Any failure marks the
+// instance broken. timeout <= 0 leaves only ctx's own deadline.
+func (m *Module) call(ctx context.Context, in *instance, id exportID, input []byte, timeout time.Duration) (int32, error) {
+	if len(input) > m.rt.limits.MaxInputBytes {
+		return 0, errorf(ErrInputTooLarge, "%d bytes exceed the %d-byte input limit", len(input), m.rt.limits.MaxInputBytes)
+	}
+	st := &in.st
+	st.input, st.output, st.fault, st.logs, st.export = input, st.output[:0], nil, 0, exportNames[id]
+	in.stderr.reset()
+	cctx, cancel := in.baseCtx, context.CancelFunc(nil)
+	if m.rt.interruptible {
+		cctx, cancel = m.callContext(ctx, st, timeout)
+	}
+	in.stack[0] = uint64(uint32(len(input)))
+	err := in.fns[id].Call(cctx, in.stack[:])
+	if cancel != nil {
+		cancel()
+	}
+	st.input = nil
+	if st.logs > m.rt.limits.MaxLogsPerCall {
+		m.rt.logger.Warn("guest log calls dropped", "runner", m.name, "export", st.export, "dropped", st.logs-m.rt.limits.MaxLogsPerCall)
+	}
+	if err != nil {
+		in.broken = true
+		return 0, m.classify(ctx, in, err, timeout)
+	}
+	return int32(uint32(in.stack[0])), nil
+}
+
+// classify names the cause of a failed call: what a host function aborted for, a deadline,
+// a cancellation, the memory cap, or a trap with the guest's last stderr words.
+func (m *Module) classify(ctx context.Context, in *instance, err error, timeout time.Duration) error {
+	if in.st.fault != nil {
+		return in.st.fault
+	}
+	switch {
+	case errors.Is(err, engine.ErrDeadline):
+		if ctx.Err() == nil && timeout > 0 {
+			return errorf(ErrDeadline, "did not return within the %v call deadline", timeout)
+		}
+		return errorf(ErrDeadline, "%v", context.Cause(ctx))
+	case errors.Is(err, engine.ErrCanceled):
+		return errorf(ErrCanceled, "%v", context.Cause(ctx))
+	}
+	msg := err.Error()
+	var trap *engine.TrapError
+	if errors.As(err, &trap) && trap.Trace != "" {
+		frame, _, _ := strings.Cut(trap.Trace, "\n")
+		msg += " (in " + strings.TrimSpace(frame) + ")"
+	}
+	if tail := in.stderr.String(); tail != "" {
+		msg += "; guest stderr: " + tail
+	}
+	if in.eng != nil && in.eng.MemoryCapHit() {
+		return errorf(ErrMemoryLimit, "growing memory past the %d-page cap was refused, then: %s", m.rt.limits.MaxMemoryPages, msg)
+	}
+	return errorf(ErrTrap, "%s", msg)
+}
+
+func (in *instance) close(ctx context.Context) {
+	if in.eng != nil {
+		_ = in.eng.Close(ctx)
+	}
+}
+
+// tailBuffer keeps the last bytes a guest wrote to stdout or stderr, to explain its traps.
+type tailBuffer struct{ b []byte }
+
+const tailMax = 512
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	if len(p) > tailMax {
+		p = p[len(p)-tailMax:]
+	}
+	if over := len(t.b) + len(p) - tailMax; over > 0 {
+		t.b = t.b[:copy(t.b, t.b[over:])]
+	}
+	t.b = append(t.b, p...)
+	return n, nil
+}
+
+func (t *tailBuffer) reset() { t.b = t.b[:0] }
+
+// String is the tail on one line.
+func (t *tailBuffer) String() string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(string(t.b), "\n", " | ")), " ")
+}

@@ -1,0 +1,229 @@
+// Package engine is the seam between the runtime and a WebAssembly engine. It is shaped so
+// that wazero (pure Go, the default) and wasmtime-go (cgo) both fit: a module is compiled
+// once, instantiated many times, and an instance serves one call at a time; limits are per
+// instance; host functions find their call's state through the context.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// ValueType is a WebAssembly value type.
+type ValueType byte
+
+// Value types.
+const (
+	I32 ValueType = iota + 1
+	I64
+	F32
+	F64
+	Other // reference and vector types: never valid in the solti ABI
+)
+
+func (v ValueType) String() string {
+	switch v {
+	case I32:
+		return "i32"
+	case I64:
+		return "i64"
+	case F32:
+		return "f32"
+	case F64:
+		return "f64"
+	}
+	return "?"
+}
+
+// FuncType is a function signature.
+type FuncType struct {
+	Params, Results []ValueType
+}
+
+func (t FuncType) String() string { return "(" + join(t.Params) + ") -> (" + join(t.Results) + ")" }
+
+func join(ts []ValueType) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = t.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// Equal reports whether two signatures are the same.
+func (t FuncType) Equal(o FuncType) bool {
+	if len(t.Params) != len(o.Params) || len(t.Results) != len(o.Results) {
+		return false
+	}
+	for i := range t.Params {
+		if t.Params[i] != o.Params[i] {
+			return false
+		}
+	}
+	for i := range t.Results {
+		if t.Results[i] != o.Results[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// ExternKind is what an import or export is.
+type ExternKind byte
+
+// Extern kinds.
+const (
+	KindFunc ExternKind = iota + 1
+	KindMemory
+	KindTable
+	KindGlobal
+)
+
+func (k ExternKind) String() string {
+	return [...]string{"?", "func", "memory", "table", "global"}[k]
+}
+
+// Import is one import of a compiled module.
+type Import struct {
+	Module, Name string
+	Kind         ExternKind
+	Type         FuncType // for functions
+}
+
+// Export is one export of a compiled module.
+type Export struct {
+	Name string
+	Kind ExternKind
+	Type FuncType // for functions
+	// MinPages is the initial size of an exported memory, in 64 KiB pages.
+	MinPages uint32
+}
+
+// HostFunc is a Go function the guest imports. Fn reads its parameters from stack and writes
+// its results there (wazero's stack convention). It may panic with an error to abort the call;
+// the engine turns that into a call error.
+type HostFunc struct {
+	Module, Name string
+	Type         FuncType
+	Fn           func(ctx context.Context, mem Memory, stack []uint64)
+}
+
+// Options are fixed for the lifetime of an engine.
+type Options struct {
+	// Host functions every module may import, besides WASI.
+	Host []HostFunc
+	// CacheDir, when set, keeps compiled code on disk across processes.
+	CacheDir string
+	// Interruptible makes calls stop when their context is done, at a cost per call and per
+	// loop iteration (wazero's close-on-context-done). An interrupted instance is unusable.
+	Interruptible bool
+}
+
+// Engine compiles modules.
+type Engine interface {
+	Compile(ctx context.Context, wasm []byte) (Module, error)
+	Close(ctx context.Context) error
+}
+
+// Module is compiled code, safe for concurrent Instantiate calls.
+type Module interface {
+	Imports() []Import
+	Exports() []Export
+	Instantiate(ctx context.Context, cfg InstanceConfig) (Instance, error)
+	Close(ctx context.Context) error
+}
+
+// InstanceConfig sets one instance's limits and outputs.
+type InstanceConfig struct {
+	// MaxMemoryBytes caps linear memory; growing past it fails (memory.grow returns -1).
+	MaxMemoryBytes uint64
+	// Stdout and Stderr receive WASI output; nil discards it.
+	Stdout, Stderr io.Writer
+	// Args and Env are WASI's; empty for runners.
+	Args []string
+	Env  []string
+}
+
+// Instance is one instantiated module. It serves one call at a time.
+type Instance interface {
+	// Func returns the exported function name, or nil.
+	Func(name string) Func
+	// Memory returns the exported memory, or nil.
+	Memory() Memory
+	// MemoryCapHit reports whether a grow past MaxMemoryBytes was refused since the last call
+	// to it, and resets the flag.
+	MemoryCapHit() bool
+	Close(ctx context.Context) error
+}
+
+// Func is an exported function. Call reads params from stack and writes results there; stack
+// must be at least max(len(params), len(results)) long.
+type Func interface {
+	Call(ctx context.Context, stack []uint64) error
+}
+
+// Memory is a guest's linear memory; wazero's api.Memory satisfies it. Slices returned by Read
+// alias guest memory and are valid until the next call into the guest.
+type Memory interface {
+	Read(offset, n uint32) ([]byte, bool)
+	Write(offset uint32, v []byte) bool
+	Size() uint32
+}
+
+// Errors a Call may return, besides *TrapError and *ExitError.
+var (
+	ErrDeadline = errors.New("deadline exceeded")
+	ErrCanceled = errors.New("canceled")
+)
+
+// TrapError is a guest trap or a host function's panic.
+type TrapError struct {
+	// Message is the trap's first line, e.g. "wasm error: unreachable".
+	Message string
+	// Trace is the wasm stack trace, when the engine gives one.
+	Trace string
+	// Cause is what a host function panicked with, if it was an error.
+	Cause error
+}
+
+func (e *TrapError) Error() string { return e.Message }
+
+// Unwrap returns a host function's panic error.
+func (e *TrapError) Unwrap() error { return e.Cause }
+
+// ExitError is a guest calling WASI proc_exit.
+type ExitError struct{ Code uint32 }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("guest exited with code %d", e.Code) }
+
+// New returns the engine registered under name.
+func New(ctx context.Context, name string, opts Options) (Engine, error) {
+	f, ok := factories[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown engine %q (have %v)", name, Names())
+	}
+	return f(ctx, opts)
+}
+
+// Factory makes an engine.
+type Factory func(ctx context.Context, opts Options) (Engine, error)
+
+var factories = map[string]Factory{}
+
+// Register makes an engine available under name; engines register themselves in init, so a
+// build tag can add one (wasmtime) without touching the runtime.
+func Register(name string, f Factory) { factories[name] = f }
+
+// Names lists the registered engines.
+func Names() []string {
+	out := make([]string, 0, len(factories))
+	for n := range factories {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,307 @@
+// Package wazero implements the engine seam with wazero, the pure-Go WebAssembly runtime.
+//
+// Each compiled module gets its own wazero.Runtime holding the host module and WASI, so that
+// closing a module frees everything it owned and no module can see another's instances. The
+// compilation cache is shared by all of them.
+package wazero
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/solti-wasm/solti-wasm/runtime/internal/engine"
+)
+
+func init() {
+	engine.Register("wazero", func(_ context.Context, o engine.Options) (engine.Engine, error) {
+		return newEngine(o, wazero.NewRuntimeConfigCompiler)
+	})
+	engine.Register("wazero-interpreter", func(_ context.Context, o engine.Options) (engine.Engine, error) {
+		return newEngine(o, wazero.NewRuntimeConfigInterpreter)
+	})
+}
+
+type eng struct {
+	opts  engine.Options
+	cfg   wazero.RuntimeConfig
+	cache wazero.CompilationCache
+}
+
+func newEngine(o engine.Options, base func() wazero.RuntimeConfig) (*eng, error) {
+	e := &eng{opts: o}
+	if o.CacheDir != "" {
+		c, err := wazero.NewCompilationCacheWithDir(o.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("compilation cache %s: %w", o.CacheDir, err)
+		}
+		e.cache = c
+	} else {
+		e.cache = wazero.NewCompilationCache() // in memory: shared by this engine's runtimes
+	}
+	e.cfg = base().
+		WithCompilationCache(e.cache).
+		WithCloseOnContextDone(o.Interruptible).
+		WithCoreFeatures(api.CoreFeaturesV2)
+	return e, nil
+}
+
+func (e *eng) Close(ctx context.Context) error { return e.cache.Close(ctx) }
+
+func (e *eng) Compile(ctx context.Context, wasm []byte) (engine.Module, error) {
+	rt := wazero.NewRuntimeWithConfig(ctx, e.cfg)
+	compiled, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		_ = rt.Close(ctx)
+		return nil, err
+	}
+	m := &module{rt: rt, compiled: compiled}
+	m.imports, m.exports = describe(compiled)
+	// Link only what the module imports: a module that does not import WASI gets no WASI.
+	needWASI, needHost := false, false
+	for _, im := range m.imports {
+		needWASI = needWASI || im.Module == wasi_snapshot_preview1.ModuleName
+		needHost = needHost || im.Module != wasi_snapshot_preview1.ModuleName
+	}
+	if needWASI {
+		if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+			_ = rt.Close(ctx)
+			return nil, fmt.Errorf("instantiate WASI: %w", err)
+		}
+	}
+	if needHost {
+		if err := e.linkHost(ctx, rt); err != nil {
+			_ = rt.Close(ctx)
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (e *eng) linkHost(ctx context.Context, rt wazero.Runtime) error {
+	byModule := map[string][]engine.HostFunc{}
+	for _, h := range e.opts.Host {
+		byModule[h.Module] = append(byModule[h.Module], h)
+	}
+	for name, funcs := range byModule {
+		b := rt.NewHostModuleBuilder(name)
+		for _, h := range funcs {
+			fn := h.Fn
+			b.NewFunctionBuilder().
+				WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, mod api.Module, stack []uint64) {
+					fn(ctx, mod.Memory(), stack)
+				}), valueTypes(h.Type.Params), valueTypes(h.Type.Results)).
+				Export(h.Name)
+		}
+		if _, err := b.Instantiate(ctx); err != nil {
+			return fmt.Errorf("instantiate host module %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+type module struct {
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+	imports  []engine.Import
+	exports  []engine.Export
+}
+
+func (m *module) Imports() []engine.Import { return m.imports }
+func (m *module) Exports() []engine.Export { return m.exports }
+
+// Close releases the module's runtime: its compiled code, host modules and any instance left.
+func (m *module) Close(ctx context.Context) error { return m.rt.Close(ctx) }
+
+func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (engine.Instance, error) {
+	mc := wazero.NewModuleConfig().
+		WithName("").         // anonymous: many instances of one module may coexist
+		WithStartFunctions(). // the runtime calls _initialize itself, to time and bound it
+		WithArgs(cfg.Args...)
+	for _, kv := range cfg.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		mc = mc.WithEnv(k, v)
+	}
+	if cfg.Stdout != nil {
+		mc = mc.WithStdout(cfg.Stdout)
+	}
+	if cfg.Stderr != nil {
+		mc = mc.WithStderr(cfg.Stderr)
+	}
+	inst := &instance{}
+	if cfg.MaxMemoryBytes > 0 {
+		inst.mem = &cappedMemory{max: cfg.MaxMemoryBytes}
+		ctx = experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(
+			func(capBytes, _ uint64) experimental.LinearMemory {
+				inst.mem.buf = make([]byte, 0, min(capBytes, cfg.MaxMemoryBytes))
+				return inst.mem
+			}))
+	}
+	mod, err := m.rt.InstantiateModule(ctx, m.compiled, mc)
+	if err != nil {
+		return nil, convertErr(err)
+	}
+	inst.mod = mod
+	inst.funcs = map[string]*fn{}
+	for name, def := range mod.ExportedFunctionDefinitions() {
+		inst.funcs[name] = &fn{f: mod.ExportedFunction(name), def: def}
+	}
+	return inst, nil
+}
+
+type instance struct {
+	mod   api.Module
+	funcs map[string]*fn
+	mem   *cappedMemory
+}
+
+func (i *instance) Func(name string) engine.Func {
+	if f, ok := i.funcs[name]; ok {
+		return f
+	}
+	return nil
+}
+
+func (i *instance) Memory() engine.Memory {
+	if m := i.mod.Memory(); m != nil {
+		return m
+	}
+	return nil
+}
+
+func (i *instance) MemoryCapHit() bool {
+	if i.mem == nil {
+		return false
+	}
+	hit := i.mem.hit
+	i.mem.hit = false
+	return hit
+}
+
+func (i *instance) Close(ctx context.Context) error { return i.mod.Close(ctx) }
+
+type fn struct {
+	f   api.Function
+	def api.FunctionDefinition
+}
+
+func (f *fn) Call(ctx context.Context, stack []uint64) error {
+	if err := f.f.CallWithStack(ctx, stack); err != nil {
+		return convertErr(err)
+	}
+	return nil
+}
+
+// convertErr maps wazero's errors onto the seam's.
+func convertErr(err error) error {
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch exit.ExitCode() {
+		case sys.ExitCodeDeadlineExceeded:
+			return engine.ErrDeadline
+		case sys.ExitCodeContextCanceled:
+			return engine.ErrCanceled
+		}
+		return &engine.ExitError{Code: exit.ExitCode()}
+	}
+	msg := err.Error()
+	first, trace, _ := strings.Cut(msg, "\nwasm stack trace:\n")
+	first = strings.TrimSuffix(first, " (recovered by wazero)")
+	t := &engine.TrapError{Message: first, Trace: strings.TrimSpace(trace)}
+	// A host function's panic(err) is wrapped with %w: keep it reachable.
+	if u := errors.Unwrap(err); u != nil {
+		t.Cause = u
+	}
+	return t
+}
+
+// cappedMemory backs one instance's linear memory and refuses to grow past max, remembering
+// that it did so the runtime can name the cause of the trap that usually follows.
+type cappedMemory struct {
+	buf []byte
+	max uint64
+	hit bool
+}
+
+func (m *cappedMemory) Reallocate(size uint64) []byte {
+	if size > m.max {
+		m.hit = true
+		return nil
+	}
+	if size <= uint64(cap(m.buf)) {
+		m.buf = m.buf[:size] // never shrinks, so the bytes past len are still zero
+		return m.buf
+	}
+	nb := make([]byte, size, min(max(size, 2*uint64(cap(m.buf))), m.max))
+	copy(nb, m.buf)
+	m.buf = nb
+	return nb
+}
+
+func (m *cappedMemory) Free() { m.buf = nil }
+
+func describe(c wazero.CompiledModule) ([]engine.Import, []engine.Export) {
+	var ims []engine.Import
+	for _, d := range c.ImportedFunctions() {
+		mod, name, _ := d.Import()
+		ims = append(ims, engine.Import{Module: mod, Name: name, Kind: engine.KindFunc, Type: funcType(d)})
+	}
+	for _, d := range c.ImportedMemories() {
+		mod, name, _ := d.Import()
+		ims = append(ims, engine.Import{Module: mod, Name: name, Kind: engine.KindMemory})
+	}
+	var exs []engine.Export
+	for name, d := range c.ExportedFunctions() {
+		exs = append(exs, engine.Export{Name: name, Kind: engine.KindFunc, Type: funcType(d)})
+	}
+	for name, d := range c.ExportedMemories() {
+		exs = append(exs, engine.Export{Name: name, Kind: engine.KindMemory, MinPages: d.Min()})
+	}
+	return ims, exs
+}
+
+func funcType(d api.FunctionDefinition) engine.FuncType {
+	conv := func(ts []api.ValueType) []engine.ValueType {
+		out := make([]engine.ValueType, len(ts))
+		for i, t := range ts {
+			switch t {
+			case api.ValueTypeI32:
+				out[i] = engine.I32
+			case api.ValueTypeI64:
+				out[i] = engine.I64
+			case api.ValueTypeF32:
+				out[i] = engine.F32
+			case api.ValueTypeF64:
+				out[i] = engine.F64
+			default:
+				out[i] = engine.Other
+			}
+		}
+		return out
+	}
+	return engine.FuncType{Params: conv(d.ParamTypes()), Results: conv(d.ResultTypes())}
+}
+
+func valueTypes(ts []engine.ValueType) []api.ValueType {
+	out := make([]api.ValueType, len(ts))
+	for i, t := range ts {
+		switch t {
+		case engine.I64:
+			out[i] = api.ValueTypeI64
+		case engine.F32:
+			out[i] = api.ValueTypeF32
+		case engine.F64:
+			out[i] = api.ValueTypeF64
+		default:
+			out[i] = api.ValueTypeI32
+		}
+	}
+	return out
+}

@@ -1,0 +1,208 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/router"
+	"github.com/solti-wasm/solti-wasm/runtime/internal/engine"
+)
+
+// Module is a loaded runner module. It implements router.Runner and router.Describer, and
+// serves concurrent calls from a pool of instances. Close it when done.
+type Module struct {
+	rt       *Runtime
+	compiled engine.Module
+	info     ModuleInfo
+	name     string
+	desc     abi.Description
+	pool     pool
+
+	mu     sync.Mutex // guards runs' Add against Close's Wait
+	runs   sync.WaitGroup
+	closed atomic.Bool
+}
+
+var (
+	_ router.Runner    = (*Module)(nil)
+	_ router.Describer = (*Module)(nil)
+)
+
+// Name is the runner name the module returned from its name export.
+func (m *Module) Name() string { return m.name }
+
+// Path is the file the module was loaded from.
+func (m *Module) Path() string { return m.info.Path }
+
+// Digest is the sha256 of the module's bytes, in hex.
+func (m *Module) Digest() string { return m.info.SHA256 }
+
+// Info describes the module as inspect shows it.
+func (m *Module) Info() ModuleInfo { return m.info }
+
+// Describe returns what the module's describe export said, or an empty description.
+func (m *Module) Describe() abi.Description { return m.desc }
+
+// HasRun reports whether the module can execute guest plans.
+func (m *Module) HasRun() bool { return m.info.HasRun }
+
+func (m *Module) callErr(export string, err error) error {
+	return &CallError{Path: m.info.Path, Runner: m.name, Export: export, Err: err}
+}
+
+// Supports asks the module's supports export about req. A negative result, a trap or a
+// deadline is an error (which the router counts as "no").
+func (m *Module) Supports(ctx context.Context, req *router.Request) (bool, error) {
+	spec, err := req.JSON()
+	if err != nil {
+		return false, m.callErr(abi.ExportSupports, err)
+	}
+	in, err := m.acquire(ctx)
+	if err != nil {
+		return false, m.callErr(abi.ExportSupports, err)
+	}
+	ret, err := m.call(ctx, in, fnSupports, spec, m.rt.limits.CallTimeout)
+	var gerr *abi.GuestError
+	if err == nil && ret < 0 {
+		gerr = abi.ParseGuestError(in.st.output)
+	}
+	m.release(in)
+	switch {
+	case err != nil:
+		return false, m.callErr(abi.ExportSupports, err)
+	case ret == abi.SupportsYes:
+		return true, nil
+	case ret == abi.SupportsNo:
+		return false, nil
+	case gerr != nil:
+		return false, m.callErr(abi.ExportSupports, fmt.Errorf("%w: returned %d: %w", ErrGuest, ret, gerr))
+	}
+	return false, m.callErr(abi.ExportSupports, errorf(ErrBadResult, "returned %d, want 1, 0 or a negative error code", ret))
+}
+
+// Build calls the module's build export with the spec, the run id and the merged env, and
+// decodes the plan it returns. A guest's structured error maps onto the router's variants
+// (invalid_spec -> ErrInvalidSpec, ...).
+func (m *Module) Build(ctx context.Context, req *router.Request, args router.BuildArgs) (*abi.Plan, error) {
+	spec, err := req.JSON()
+	if err != nil {
+		return nil, m.callErr(abi.ExportBuild, err)
+	}
+	input, err := buildInput(args.RunID.ID, m.name, args.Env, spec)
+	if err != nil {
+		return nil, m.callErr(abi.ExportBuild, err)
+	}
+	in, err := m.acquire(ctx)
+	if err != nil {
+		return nil, m.callErr(abi.ExportBuild, err)
+	}
+	defer m.release(in)
+	ret, err := m.call(ctx, in, fnBuild, input, m.rt.limits.CallTimeout)
+	if err != nil {
+		return nil, m.callErr(abi.ExportBuild, err)
+	}
+	if ret != 0 {
+		return nil, guestToRouter(m.name, req.Spec.Kind.Name(), abi.ParseGuestError(in.st.output))
+	}
+	plan, err := abi.ParsePlan(in.st.output)
+	if err != nil {
+		return nil, m.callErr(abi.ExportBuild, errorf(ErrBadResult, "output is not a valid plan: %v", err))
+	}
+	return plan, nil
+}
+
+// buildInput writes abi.BuildInput around the already-encoded spec, so the spec is encoded
+// once per task rather than once per runner. Run ids and runner names need no JSON escaping:
+// both are [A-Za-z0-9._-].
+func buildInput(runID, runner string, env abi.Env, spec []byte) ([]byte, error) {
+	b := make([]byte, 0, len(spec)+len(runID)+len(runner)+64+32*len(env))
+	b = append(b, `{"runId":"`...)
+	b = append(b, runID...)
+	b = append(b, `","runner":"`...)
+	b = append(b, runner...)
+	b = append(b, '"')
+	if len(env) > 0 {
+		e, err := json.Marshal(env)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, `,"env":`...)
+		b = append(b, e...)
+	}
+	b = append(b, `,"spec":`...)
+	b = append(b, spec...)
+	return append(b, '}'), nil
+}
+
+// guestToRouter maps a guest's structured build error onto the router's error variants.
+func guestToRouter(runner, kind string, g *abi.GuestError) error {
+	switch g.Code {
+	case abi.CodeUnsupportedKind:
+		return &router.UnsupportedKindError{Runner: runner, Kind: kind}
+	case abi.CodeInvalidSpec:
+		return &router.InvalidSpecError{Msg: g.Message, Err: g}
+	case abi.CodeMissingField:
+		return &router.MissingFieldError{Field: g.Message}
+	case abi.CodeIO:
+		return &router.IOError{Msg: g.Message, Err: g}
+	}
+	return &router.InternalError{Msg: g.Error(), Err: g}
+}
+
+// Run executes a guest plan: it calls the run export with in, in a fresh instance that no
+// other task has touched and that is closed afterwards. The run is bounded by ctx (the
+// supervisor's task deadline), not by the per-call deadline. It returns the run's output.
+func (m *Module) Run(ctx context.Context, in *abi.RunInput) ([]byte, error) {
+	if !m.info.HasRun {
+		return nil, m.callErr(abi.ExportRun, ErrNoRun)
+	}
+	input, err := json.Marshal(in)
+	if err != nil {
+		return nil, m.callErr(abi.ExportRun, err)
+	}
+	m.mu.Lock()
+	if m.closed.Load() {
+		m.mu.Unlock()
+		return nil, m.callErr(abi.ExportRun, ErrClosed)
+	}
+	m.runs.Add(1)
+	m.mu.Unlock()
+	defer m.runs.Done()
+
+	inst, err := m.newInstance(ctx)
+	if err != nil {
+		return nil, m.callErr(abi.ExportRun, err)
+	}
+	defer inst.close(context.Background())
+	ret, err := m.call(ctx, inst, fnRun, input, 0)
+	if err != nil {
+		return nil, m.callErr(abi.ExportRun, err)
+	}
+	out := append([]byte(nil), inst.st.output...)
+	if ret != 0 {
+		return nil, m.callErr(abi.ExportRun, fmt.Errorf("%w: returned %d: %w", ErrGuest, ret, abi.ParseGuestError(out)))
+	}
+	return out, nil
+}
+
+// Close stops new calls, waits for the calls in flight to finish (each is bounded by its
+// deadline), then releases the instances and the compiled code. It is safe to call twice.
+func (m *Module) Close(ctx context.Context) error {
+	m.mu.Lock()
+	already := m.closed.Swap(true)
+	m.mu.Unlock()
+	if already {
+		return nil
+	}
+	close(m.pool.closing)
+	m.rt.forget(m)
+	if err := m.drain(ctx); err != nil {
+		return err
+	}
+	m.runs.Wait()
+	return m.compiled.Close(ctx)
+}

@@ -1,0 +1,289 @@
+// Package runtime loads runner modules and serves them as router.Runners: it compiles each
+// module once (with an optional on-disk cache), checks it against ABI v1, and calls it through
+// a pool of sandboxed instances bounded in memory, time, input and output.
+//
+// Every failure names the module file, the export and the cause, as a *LoadError or a
+// *CallError wrapping one of the package's sentinel errors; one bad module never stops the
+// others from loading or serving.
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/runtime/internal/engine"
+	_ "github.com/solti-wasm/solti-wasm/runtime/internal/engine/wazero" // registers "wazero"
+)
+
+// Runtime compiles and hosts runner modules. It is safe for concurrent use.
+type Runtime struct {
+	eng           engine.Engine
+	engineName    string
+	limits        Limits
+	logger        *slog.Logger
+	interruptible bool
+
+	mu      sync.Mutex
+	modules map[*Module]struct{}
+}
+
+// New returns a runtime with cfg.
+func New(ctx context.Context, cfg Config) (*Runtime, error) {
+	if cfg.Engine == "" {
+		cfg.Engine = "wazero"
+	}
+	limits := cfg.Limits.withDefaults()
+	rt := &Runtime{
+		engineName:    cfg.Engine,
+		limits:        limits,
+		logger:        cfg.Logger,
+		interruptible: limits.CallTimeout > 0,
+		modules:       map[*Module]struct{}{},
+	}
+	if rt.logger == nil {
+		rt.logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.CacheDir != "" {
+		if err := os.MkdirAll(cfg.CacheDir, 0o755); err != nil {
+			return nil, fmt.Errorf("compilation cache: %w", err)
+		}
+	}
+	eng, err := engine.New(ctx, cfg.Engine, engine.Options{
+		Host:          hostFuncs(),
+		CacheDir:      cfg.CacheDir,
+		Interruptible: rt.interruptible,
+	})
+	if err != nil {
+		return nil, err
+	}
+	rt.eng = eng
+	return rt, nil
+}
+
+// Engines lists the engines this build can use.
+func Engines() []string { return engine.Names() }
+
+// Limits returns the limits in force, defaults filled in.
+func (rt *Runtime) Limits() Limits { return rt.limits }
+
+// Close closes every module still open, then the engine.
+func (rt *Runtime) Close(ctx context.Context) error {
+	rt.mu.Lock()
+	mods := make([]*Module, 0, len(rt.modules))
+	for m := range rt.modules {
+		mods = append(mods, m)
+	}
+	rt.mu.Unlock()
+	var errs []error
+	for _, m := range mods {
+		errs = append(errs, m.Close(ctx))
+	}
+	errs = append(errs, rt.eng.Close(ctx))
+	return errors.Join(errs...)
+}
+
+func (rt *Runtime) forget(m *Module) {
+	rt.mu.Lock()
+	delete(rt.modules, m)
+	rt.mu.Unlock()
+}
+
+// ModuleInfo describes a module: what inspect prints.
+type ModuleInfo struct {
+	Path   string `json:"path"`
+	Size   int    `json:"size"`
+	SHA256 string `json:"sha256"`
+	// ABIVersion is the version its marker export declares; 0 when it has none.
+	ABIVersion     int              `json:"abiVersion"`
+	Name           string           `json:"name,omitempty"`
+	Description    *abi.Description `json:"describe,omitempty"`
+	HasRun         bool             `json:"hasRun"`
+	MemoryMinPages uint32           `json:"memoryMinPages"`
+	Exports        []string         `json:"exports"`
+	Imports        []string         `json:"imports"`
+	// CompileTime and InitTime are what loading took: compilation (or a cache hit) and the
+	// first instantiation with _initialize.
+	CompileTime time.Duration `json:"compileTimeNs"`
+	InitTime    time.Duration `json:"initTimeNs"`
+}
+
+// Load reads, compiles, checks and initialises the module at path.
+func (rt *Runtime) Load(ctx context.Context, path string) (*Module, error) {
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &LoadError{Path: path, Stage: "read", Err: err}
+	}
+	return rt.LoadBytes(ctx, path, wasm)
+}
+
+// LoadBytes is Load for bytes already in memory; path names them in errors.
+func (rt *Runtime) LoadBytes(ctx context.Context, path string, wasm []byte) (*Module, error) {
+	m, _, err := rt.load(ctx, path, wasm)
+	return m, err
+}
+
+// Inspect loads the module at path as Load does, then closes it, and describes it as far as
+// loading got: a module that fails the ABI check still shows its exports and imports.
+func (rt *Runtime) Inspect(ctx context.Context, path string) (*ModuleInfo, error) {
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &LoadError{Path: path, Stage: "read", Err: err}
+	}
+	m, info, err := rt.load(ctx, path, wasm)
+	if m != nil {
+		_ = m.Close(ctx)
+	}
+	return info, err
+}
+
+var wasmMagic = []byte("\x00asm")
+
+func (rt *Runtime) load(ctx context.Context, path string, wasm []byte) (*Module, *ModuleInfo, error) {
+	sum := sha256.Sum256(wasm)
+	info := &ModuleInfo{Path: path, Size: len(wasm), SHA256: hex.EncodeToString(sum[:])}
+	fail := func(stage string, err error) (*Module, *ModuleInfo, error) {
+		return nil, info, &LoadError{Path: path, Stage: stage, Err: err}
+	}
+	if len(wasm) < 8 || !bytes.Equal(wasm[:4], wasmMagic) {
+		return fail("read", errorf(ErrNotWasm, "starts with %q, want the wasm magic \\0asm", head(wasm)))
+	}
+	if v := wasm[4:8]; !bytes.Equal(v, []byte{1, 0, 0, 0}) {
+		return fail("read", errorf(ErrInvalidModule, "binary version % x: a component or a future format, not a core wasm module (want 01 00 00 00)", v))
+	}
+	start := time.Now()
+	compiled, err := rt.eng.Compile(ctx, wasm)
+	if err != nil {
+		return fail("compile", errorf(ErrInvalidModule, "%v", err))
+	}
+	info.CompileTime = time.Since(start)
+	exports, imports := compiled.Exports(), compiled.Imports()
+	slices.SortFunc(exports, func(a, b engine.Export) int { return strings.Compare(a.Name, b.Name) })
+	info.Exports, info.Imports = describeExports(exports), describeImports(imports)
+	info.ABIVersion = abiVersion(exports)
+	for _, e := range exports {
+		switch {
+		case e.Name == abi.ExportMemory && e.Kind == engine.KindMemory:
+			info.MemoryMinPages = e.MinPages
+		case e.Name == abi.ExportRun && e.Kind == engine.KindFunc:
+			info.HasRun = true
+		}
+	}
+	if err := checkABI(imports, exports, rt.limits.MaxMemoryPages); err != nil {
+		_ = compiled.Close(ctx)
+		return fail("abi", err)
+	}
+
+	m := &Module{rt: rt, compiled: compiled, info: *info, name: "", pool: newPool(rt.limits.MaxInstances)}
+	start = time.Now()
+	first, err := m.newInstance(ctx)
+	if err != nil {
+		_ = compiled.Close(ctx)
+		return fail("instantiate", err)
+	}
+	info.InitTime = time.Since(start)
+	if err := m.identify(ctx, first, info); err != nil {
+		first.close(ctx)
+		_ = compiled.Close(ctx)
+		return fail(err.stage, err.err)
+	}
+	m.info = *info
+	m.pool.idle = append(m.pool.idle, first)
+	rt.mu.Lock()
+	rt.modules[m] = struct{}{}
+	rt.mu.Unlock()
+	return m, info, nil
+}
+
+type stageErr struct {
+	stage string
+	err   error
+}
+
+// identify calls name and describe on the first instance and checks what they say.
+func (m *Module) identify(ctx context.Context, in *instance, info *ModuleInfo) *stageErr {
+	ret, err := m.call(ctx, in, fnName, nil, m.rt.limits.CallTimeout)
+	if err == nil && ret != 0 {
+		err = fmt.Errorf("%w: returned %d: %w", ErrGuest, ret, abi.ParseGuestError(in.st.output))
+	}
+	if err != nil {
+		return &stageErr{abi.ExportName, err}
+	}
+	name := string(in.st.output)
+	if !abi.ValidSlot(name) {
+		return &stageErr{abi.ExportName, errorf(ErrBadName, "%q must be 1-64 chars of [A-Za-z0-9._-] (it starts every run id)", name)}
+	}
+	m.name, info.Name = name, name
+	if in.fns[fnDescribe] == nil {
+		return nil
+	}
+	ret, err = m.call(ctx, in, fnDescribe, nil, m.rt.limits.CallTimeout)
+	if err == nil && ret != 0 {
+		err = fmt.Errorf("%w: returned %d: %w", ErrGuest, ret, abi.ParseGuestError(in.st.output))
+	}
+	if err != nil {
+		return &stageErr{abi.ExportDescribe, err}
+	}
+	d, err := abi.ParseDescription(in.st.output)
+	if err != nil {
+		return &stageErr{abi.ExportDescribe, errorf(ErrBadDescription, "%v", err)}
+	}
+	m.desc, info.Description = *d, d
+	return nil
+}
+
+// LoadDir loads every *.wasm file directly in dir, in lexical order of file name, which is
+// the routing order. Modules are compiled concurrently. A module that fails to load, or whose
+// runner name an earlier file already took, is reported in errs (each a *LoadError) and
+// skipped; the others load.
+func (rt *Runtime) LoadDir(ctx context.Context, dir string) (mods []*Module, errs []error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.wasm"))
+	if err != nil {
+		return nil, []error{&LoadError{Path: dir, Stage: "read", Err: err}}
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return nil, []error{&LoadError{Path: dir, Stage: "read", Err: err}}
+	}
+	slices.Sort(paths)
+	loaded := make([]*Module, len(paths))
+	failed := make([]error, len(paths))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(1, rt.limits.MaxInstances))
+	for i, p := range paths {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			loaded[i], failed[i] = rt.Load(ctx, p)
+		})
+	}
+	wg.Wait()
+	owner := map[string]string{}
+	for i, m := range loaded {
+		if failed[i] != nil {
+			errs = append(errs, failed[i])
+			continue
+		}
+		if first, dup := owner[m.Name()]; dup {
+			errs = append(errs, &LoadError{Path: paths[i], Stage: "register",
+				Err: errorf(ErrDuplicateName, "runner %q is already loaded from %s, which comes first in lexical order", m.Name(), first)})
+			_ = m.Close(ctx)
+			continue
+		}
+		owner[m.Name()] = paths[i]
+		mods = append(mods, m)
+	}
+	return mods, errs
+}
+
+func head(b []byte) []byte { return b[:min(len(b), 4)] }
