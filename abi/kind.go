@@ -93,16 +93,16 @@ func (k *TaskKind) UnmarshalJSON(data []byte) error {
 	switch tag {
 	case KindSubprocess:
 		k.Subprocess = new(SubprocessSpec)
-		return decodeStrict(body, k.Subprocess)
+		return decode(body, k.Subprocess)
 	case KindWasm:
 		k.Wasm = new(WasmSpec)
-		return decodeStrict(body, k.Wasm)
+		return decode(body, k.Wasm)
 	case KindContainer:
 		k.Container = new(ContainerSpec)
-		return decodeStrict(body, k.Container)
+		return decode(body, k.Container)
 	case KindExtension:
 		k.Extension = new(ExtensionSpec)
-		return decodeStrict(body, k.Extension)
+		return decode(body, k.Extension)
 	}
 	return fmt.Errorf("unknown task kind %q (want subprocess, wasm, container, extension or \"embedded\")", tag)
 }
@@ -120,7 +120,7 @@ type SubprocessSpec struct {
 func (s *SubprocessSpec) UnmarshalJSON(data []byte) error {
 	type plain SubprocessSpec
 	v := plain{FailOnNonZero: true}
-	if err := decodeStrict(data, &v); err != nil {
+	if err := decode(data, &v); err != nil {
 		return err
 	}
 	*s = SubprocessSpec(v)
@@ -167,10 +167,10 @@ func (m *SubprocessMode) UnmarshalJSON(data []byte) error {
 	switch tag {
 	case "command":
 		m.Command = new(CommandMode)
-		return decodeStrict(body, m.Command)
+		return decode(body, m.Command)
 	case "script":
 		m.Script = new(ScriptMode)
-		return decodeStrict(body, m.Script)
+		return decode(body, m.Script)
 	}
 	return fmt.Errorf("unknown subprocess mode %q (want command or script)", tag)
 }
@@ -201,7 +201,7 @@ type ExtensionSpec struct {
 func (e *ExtensionSpec) UnmarshalJSON(data []byte) error {
 	type plain ExtensionSpec
 	var v plain
-	if err := decodeStrict(data, &v); err != nil {
+	if err := decode(data, &v); err != nil {
 		return err
 	}
 	if len(v.Spec) > 0 {

@@ -42,7 +42,7 @@ type ExecPlan struct {
 func (p *ExecPlan) UnmarshalJSON(data []byte) error {
 	type plain ExecPlan
 	v := plain{FailOnNonZero: true}
-	if err := decodeStrict(data, &v); err != nil {
+	if err := decode(data, &v); err != nil {
 		return err
 	}
 	*p = ExecPlan(v)
@@ -104,22 +104,27 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 	switch tag {
 	case PlanGuest:
 		p.Guest = new(GuestPlan)
-		return decodeStrict(body, p.Guest)
+		return decode(body, p.Guest)
 	case PlanExec:
 		p.Exec = new(ExecPlan)
-		return decodeStrict(body, p.Exec)
+		return decode(body, p.Exec)
 	case PlanWasi:
 		p.Wasi = new(WasiPlan)
-		return decodeStrict(body, p.Wasi)
+		return decode(body, p.Wasi)
 	}
 	return fmt.Errorf("unknown plan type %q (want guest, exec or wasi)", tag)
 }
 
-// ParsePlan decodes and validates a plan, as the host does with build's output.
+// ParsePlan decodes and validates a plan strictly, as the host does with build's output: a
+// field the host does not know is an error, since the host cannot execute what it does not
+// understand.
 func ParsePlan(data []byte) (*Plan, error) {
 	var p Plan
 	if err := json.Unmarshal(data, &p); err != nil {
 		return nil, jsonError("plan", data, err)
+	}
+	if err := checkKnown(data, &p); err != nil {
+		return nil, err
 	}
 	if err := p.Validate(); err != nil {
 		return nil, err

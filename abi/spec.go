@@ -1,7 +1,6 @@
 package abi
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -80,23 +79,28 @@ const (
 	AdmissionQueue         AdmissionPolicy = "queue"
 )
 
-// UnmarshalJSON decodes a spec strictly (unknown fields are errors) and fills defaults for
-// absent restart, backoff fields and admission. It does not validate: see Validate.
+// UnmarshalJSON decodes a spec, ignoring unknown fields, and fills defaults for absent
+// restart, backoff fields and admission. It does not validate: ParseTaskSpec does both, and
+// rejects unknown fields.
 func (s *TaskSpec) UnmarshalJSON(data []byte) error {
 	type plain TaskSpec // no methods: avoids recursion
 	v := plain{Restart: RestartPolicy{Type: RestartNever}, Backoff: DefaultBackoff(), Admission: AdmissionDropIfRunning}
-	if err := decodeStrict(data, &v); err != nil {
+	if err := decode(data, &v); err != nil {
 		return err
 	}
 	*s = TaskSpec(v)
 	return nil
 }
 
-// ParseTaskSpec decodes and validates a task spec. A syntax error names its line and column.
+// ParseTaskSpec decodes and validates a task spec strictly, as a host reads user input: a
+// syntax error names its line and column, an unknown (or wrongly cased) field its path.
 func ParseTaskSpec(data []byte) (*TaskSpec, error) {
 	var s TaskSpec
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, jsonError("task spec", data, err)
+	}
+	if err := checkKnown(data, &s); err != nil {
+		return nil, err
 	}
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -104,18 +108,10 @@ func ParseTaskSpec(data []byte) (*TaskSpec, error) {
 	return &s, nil
 }
 
-// decodeStrict decodes one JSON value, rejecting unknown fields and trailing data.
-func decodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return fmt.Errorf("unexpected data after the JSON value at offset %d", dec.InputOffset())
-	}
-	return nil
-}
+// decode decodes one JSON value leniently: unknown fields are ignored, so a guest built
+// against this package keeps working when a newer host adds fields. The host's own parsers
+// (ParseTaskSpec, ParsePlan) are strict: see checkKnown.
+func decode(data []byte, v any) error { return json.Unmarshal(data, v) }
 
 // jsonError turns a decoding error into one that names what was decoded and, for syntax
 // errors, the line and column of the offending byte. Type errors get no position: they come

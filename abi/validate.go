@@ -2,7 +2,7 @@ package abi
 
 import (
 	"fmt"
-	"regexp"
+	"math"
 	"strings"
 )
 
@@ -19,19 +19,33 @@ func invalid(field, format string, args ...any) error {
 	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
-var (
-	slotRE     = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-	kindTypeRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9._/-]{0,126}[a-z0-9])?$`)
-	// Kubernetes label rules: an optional DNS-subdomain prefix and a name of 1-63 chars.
-	labelNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$`)
-	// The prefix is a DNS subdomain (RFC 1123): dot-separated labels of [a-z0-9-] that start
-	// and end with a letter or digit, at most 253 chars in all (checked in ValidLabelKey).
-	labelPrefixRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
-	labelValueRE  = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$`)
-)
+// The character rules below are written by hand rather than as regular expressions: this
+// package is linked into Go guests, where compiling regexps at start-up costs every instance
+// time and the module ~400 KB.
 
-// ValidSlot reports whether s is a valid slot name.
-func ValidSlot(s string) bool { return slotRE.MatchString(s) && s != "." && s != ".." }
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+func isLowerAlnum(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
+
+// allOf reports whether s is 1..max bytes, every byte satisfying ok.
+func allOf(s string, max int, ok func(byte) bool) bool {
+	if len(s) == 0 || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidSlot reports whether s is a valid slot name: 1-64 chars of [A-Za-z0-9._-], not "." or "..".
+func ValidSlot(s string) bool {
+	return s != "." && s != ".." && allOf(s, 64, func(c byte) bool { return isAlnum(c) || c == '.' || c == '_' || c == '-' })
+}
 
 // ValidKindType reports whether t may name an extension kind: 1-128 chars of lower-case
 // letters, digits and ". _ / -", starting and ending with a letter or digit, and not a solti
@@ -41,23 +55,47 @@ func ValidKindType(t string) bool {
 	case KindSubprocess, KindWasm, KindContainer, KindEmbedded, KindExtension:
 		return false
 	}
-	return kindTypeRE.MatchString(t)
+	return allOf(t, 128, func(c byte) bool { return isLowerAlnum(c) || c == '.' || c == '_' || c == '/' || c == '-' }) &&
+		isLowerAlnum(t[0]) && isLowerAlnum(t[len(t)-1])
 }
 
-// ValidLabelKey reports whether k is a valid label key (Kubernetes rules).
+// ValidLabelKey reports whether k is a valid label key (Kubernetes rules): an optional DNS
+// subdomain prefix (RFC 1123, at most 253 chars) and "/", then a name of 1-63 chars.
 func ValidLabelKey(k string) bool {
 	name := k
 	if i := strings.LastIndexByte(k, '/'); i >= 0 {
-		if i > 253 || !labelPrefixRE.MatchString(k[:i]) {
+		if !validDNSSubdomain(k[:i]) {
 			return false
 		}
 		name = k[i+1:]
 	}
-	return labelNameRE.MatchString(name)
+	return name != "" && validLabelName(name)
 }
 
-// ValidLabelValue reports whether v is a valid label value (Kubernetes rules; may be empty).
-func ValidLabelValue(v string) bool { return labelValueRE.MatchString(v) }
+// validLabelName: 1-63 chars of [A-Za-z0-9._-], starting and ending with a letter or digit.
+func validLabelName(s string) bool {
+	return allOf(s, 63, func(c byte) bool { return isAlnum(c) || c == '.' || c == '_' || c == '-' }) &&
+		isAlnum(s[0]) && isAlnum(s[len(s)-1])
+}
+
+// validDNSSubdomain: dot-separated labels of [a-z0-9-] that start and end with a letter or
+// digit, at most 253 chars in all.
+func validDNSSubdomain(s string) bool {
+	if len(s) == 0 || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if !allOf(label, 63, func(c byte) bool { return isLowerAlnum(c) || c == '-' }) ||
+			!isLowerAlnum(label[0]) || !isLowerAlnum(label[len(label)-1]) {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidLabelValue reports whether v is a valid label value (Kubernetes rules): empty, or a
+// valid label name.
+func ValidLabelValue(v string) bool { return v == "" || validLabelName(v) }
 
 // ValidateLabels checks every key and value of a label set.
 func ValidateLabels(labels map[string]string) error { return validateLabels("labels", labels) }
@@ -123,8 +161,8 @@ func (b BackoffPolicy) validate(f string) error {
 	if b.MaxMs < b.FirstMs {
 		return invalid(f+".maxMs", "%d must be >= firstMs (%d)", b.MaxMs, b.FirstMs)
 	}
-	if !(b.Factor >= 1) { // also rejects NaN
-		return invalid(f+".factor", "%v must be >= 1", b.Factor)
+	if !(b.Factor >= 1) || math.IsInf(b.Factor, 1) { // also rejects NaN
+		return invalid(f+".factor", "%v must be >= 1 and finite", b.Factor)
 	}
 	return nil
 }

@@ -109,6 +109,7 @@ func TestValidate(t *testing.T) {
 		{"backoff factor 0", func(s *TaskSpec) { s.Backoff.Factor = 0 }, "backoff.factor", ""},
 		{"backoff factor negative", func(s *TaskSpec) { s.Backoff.Factor = -2 }, "backoff.factor", ""},
 		{"backoff factor NaN", func(s *TaskSpec) { s.Backoff.Factor = math.NaN() }, "backoff.factor", "NaN must be >= 1"},
+		{"backoff factor +Inf", func(s *TaskSpec) { s.Backoff.Factor = math.Inf(1) }, "backoff.factor", "+Inf must be >= 1 and finite"},
 		{"backoff factor 1 ok", func(s *TaskSpec) { s.Backoff.Factor = 1 }, "", ""},
 		{"backoff jitter empty", func(s *TaskSpec) { s.Backoff.Jitter = "" }, "backoff.jitter", "is not full, none, equal or decorrelated"},
 		{"backoff jitter bad", func(s *TaskSpec) { s.Backoff.Jitter = "random" }, "backoff.jitter", ""},

@@ -14,9 +14,10 @@ var (
 	ErrInternal        = errors.New("internal error")
 	ErrMissingField    = errors.New("missing field")
 	ErrIO              = errors.New("io error")
-	// ErrDuplicateRunner and ErrInvalidLabels are registration errors (solti's newer generation).
+	// ErrDuplicateRunner, ErrInvalidLabels and ErrInvalidRunner are registration errors (solti's newer generation).
 	ErrDuplicateRunner = errors.New("duplicate runner name")
 	ErrInvalidLabels   = errors.New("invalid runner labels")
+	ErrInvalidRunner   = errors.New("invalid runner")
 )
 
 // NoRunnerError: no registered runner supports the task and matches its selector.

@@ -107,7 +107,7 @@ func TestUnwrapWithoutCause(t *testing.T) {
 }
 
 func TestSentinelsAreDistinct(t *testing.T) {
-	all := append(append([]error{}, sentinels...), ErrDuplicateRunner, ErrInvalidLabels)
+	all := append(append([]error{}, sentinels...), ErrDuplicateRunner, ErrInvalidLabels, ErrInvalidRunner)
 	seen := map[string]bool{}
 	for i, a := range all {
 		if seen[a.Error()] {

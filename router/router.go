@@ -119,7 +119,7 @@ func (r *Router) Runners() []Runner {
 
 func newEntry(rn Runner, labels map[string]string) (*entry, error) {
 	if rn == nil || rn.Name() == "" {
-		return nil, fmt.Errorf("%w: a runner must have a non-empty name", ErrInvalidLabels)
+		return nil, fmt.Errorf("%w: a runner must be non-nil and have a non-empty name", ErrInvalidRunner)
 	}
 	if err := abi.ValidateLabels(labels); err != nil {
 		return nil, fmt.Errorf("%w: runner %q: %v", ErrInvalidLabels, rn.Name(), err)

@@ -435,8 +435,8 @@ func TestRegistrationErrors(t *testing.T) {
 		{"invalid described labels", func(r *Router) error {
 			return r.Register(described(newFake("b", true), nil, map[string]string{"-x": "y"}))
 		}, ErrInvalidLabels, ""},
-		{"empty name", func(r *Router) error { return r.Register(newFake("", true)) }, ErrInvalidLabels, ""},
-		{"nil runner", func(r *Router) error { return r.Register(nil) }, ErrInvalidLabels, ""},
+		{"empty name", func(r *Router) error { return r.Register(newFake("", true)) }, ErrInvalidRunner, ""},
+		{"nil runner", func(r *Router) error { return r.Register(nil) }, ErrInvalidRunner, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
