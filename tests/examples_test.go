@@ -123,13 +123,7 @@ func TestExamplesWatModulesFresh(t *testing.T) {
 	if len(pairs) == 0 {
 		t.Skip("no .wat file with a committed module")
 	}
-	if _, err := exec.LookPath("wat2wasm"); err != nil {
-		msg := "wat2wasm is not on PATH (apt-get install wabt): the committed WAT modules are not checked"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	requireTool(t, "wat2wasm")
 	tmp := t.TempDir()
 	for i, p := range pairs {
 		rel, _ := filepath.Rel(root, p.committed)
