@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/router"
+	"github.com/solti-wasm/solti-wasm/runtime"
+)
+
+// runnerSet is a runners directory loaded into a router: the modules that serve, in routing
+// order, and the files that failed to load, which run and route report but never stop on.
+type runnerSet struct {
+	dir     string
+	modules []*runtime.Module
+	failed  []*runtime.LoadError
+	router  *router.Router
+}
+
+// loadRunners loads every *.wasm of dir and registers the modules, in file order, with a
+// router whose builds get env. Each module that fails is reported on warn as one line naming
+// the file, the stage and the cause. It fails (ExitNoRunner) only when dir is not a directory
+// or no module loaded.
+func loadRunners(ctx context.Context, rt *runtime.Runtime, dir string, env abi.Env, warn io.Writer) (*runnerSet, error) {
+	// LoadDir reports a missing directory too, but as a module load error; checking first
+	// gives the flag's name and a plainer message.
+	switch fi, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fail(ExitNoRunner, "--runners %s: no such directory", dir)
+	case err != nil:
+		return nil, fail(ExitNoRunner, "--runners %s: %w", dir, err)
+	case !fi.IsDir():
+		return nil, fail(ExitNoRunner, "--runners %s: not a directory", dir)
+	}
+	mods, errs := rt.LoadDir(ctx, dir)
+	set := &runnerSet{dir: dir, router: router.New(router.BuildContext{Env: env})}
+	for _, err := range errs {
+		set.addFailed(err, warn)
+	}
+	for _, m := range mods {
+		if err := set.router.Register(m); err != nil {
+			// LoadDir already refuses duplicate names and bad labels, so this is a
+			// safety net: the module is reported like any other that failed to load.
+			set.addFailed(&runtime.LoadError{Path: m.Path(), Stage: "register", Err: err}, warn)
+			continue
+		}
+		set.modules = append(set.modules, m)
+	}
+	if len(set.modules) == 0 {
+		if len(set.failed) == 0 {
+			return nil, fail(ExitNoRunner, "--runners %s: no runner module loaded: the directory has no *.wasm file", dir)
+		}
+		return nil, fail(ExitNoRunner, "--runners %s: no runner module loaded: all %d *.wasm files failed (see the warnings above)", dir, len(set.failed))
+	}
+	return set, nil
+}
+
+func (s *runnerSet) addFailed(err error, warn io.Writer) {
+	var le *runtime.LoadError
+	if !errors.As(err, &le) { // LoadDir promises *LoadError; keep anything else visible
+		le = &runtime.LoadError{Path: s.dir, Stage: "load", Err: err}
+	}
+	s.failed = append(s.failed, le)
+	fmt.Fprintf(warn, "warning: module not loaded: %s\n", oneLine(le.Error()))
+}
+
+// module returns the loaded module named name.
+func (s *runnerSet) module(name string) *runtime.Module {
+	for _, m := range s.modules {
+		if m.Name() == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// readTask reads and validates the task file at path. Errors exit with ExitInvalidTask and
+// name the file and, through router.ParseRequest, the field or the line and column.
+func readTask(path string) (*router.Request, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fail(ExitInvalidTask, "task file: %w", err)
+	}
+	req, err := router.ParseRequest(data)
+	if err != nil {
+		return nil, fail(ExitInvalidTask, "task file %s: %w", path, err)
+	}
+	return req, nil
+}

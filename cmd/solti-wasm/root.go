@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/runtime"
+)
+
+const longHelp = `solti-wasm routes solti task specs (JSON) to runner modules (WebAssembly) and
+executes the plans they build. A runners directory holds the modules, *.wasm, tried in
+lexical order of file name: the first that handles the task's kind, matches its
+runnerSelector and whose supports export says yes builds the plan.
+
+Exit codes:
+    0  success: the task succeeded (run), a runner would be chosen (route),
+       the module is a valid runner (inspect)
+    1  the task failed: its guest returned an error or trapped (run);
+       the module is not a valid runner (inspect)
+    2  usage error: a bad flag, flag value, argument or command
+    3  invalid task: the task file is unreadable, not JSON, or not a valid spec
+    4  no runner: no module loaded, no runner for the task, or the chosen
+       runner failed to build
+    5  the plan was built but not executed: this version executes guest plans
+       only (exec and wasi plans are printed)
+  124  the task's timeout expired while it ran
+  130  canceled by SIGINT or SIGTERM`
+
+// globalOptions are the root's persistent flags, shared by every subcommand.
+type globalOptions struct {
+	logLevel       logLevelFlag
+	cacheDir       string
+	engine         engineFlag
+	callTimeout    time.Duration
+	maxMemoryPages uint32
+
+	stdout, stderr io.Writer
+	logger         *slog.Logger // set once the flags are parsed
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	opts := &globalOptions{
+		logLevel:       logLevelFlag(slog.LevelWarn),
+		cacheDir:       runtime.DefaultCacheDir(),
+		engine:         "wazero",
+		callTimeout:    abi.DefaultCallTimeout,
+		maxMemoryPages: abi.DefaultMaxMemoryPages,
+		stdout:         stdout,
+		stderr:         stderr,
+	}
+	root := &cobra.Command{
+		Use:   "solti-wasm",
+		Short: "Route solti tasks to WebAssembly runner modules and run them",
+		Long:  longHelp,
+		// Errors are printed once, by execute, with the exit code's context; a usage dump
+		// after a task failure would bury the message.
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		PersistentPreRunE: opts.setup,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.CompletionOptions.DisableDefaultCmd = true
+
+	f := root.PersistentFlags()
+	f.Var(&opts.logLevel, "log-level", "log level of the structured logs on stderr: debug, info, warn or error")
+	f.StringVar(&opts.cacheDir, "cache-dir", opts.cacheDir, `directory of the compiled-code cache; --cache-dir="" disables it`)
+	f.Var(&opts.engine, "engine", "WebAssembly engine: "+strings.Join(runtime.Engines(), ", "))
+	f.DurationVar(&opts.callTimeout, "call-timeout", opts.callTimeout,
+		"deadline of each name, describe, supports and build call; 0 disables it, and makes every call, runs included, uninterruptible (trusted modules only)")
+	f.Uint32Var(&opts.maxMemoryPages, "max-memory-pages", opts.maxMemoryPages, "linear memory cap per module instance, in 64 KiB pages")
+
+	root.AddCommand(newRunCmd(opts), newRouteCmd(opts), newInspectCmd(opts), newVersionCmd(opts))
+	return root
+}
+
+// setup checks the global flags that their types do not, and makes the logger.
+func (o *globalOptions) setup(*cobra.Command, []string) error {
+	if o.callTimeout < 0 {
+		return usageError("--call-timeout %v: must be >= 0 (0 disables the deadline)", o.callTimeout)
+	}
+	if o.maxMemoryPages == 0 || o.maxMemoryPages > 65536 {
+		return usageError("--max-memory-pages %d: must be between 1 and 65536 (4 GiB)", o.maxMemoryPages)
+	}
+	o.logger = slog.New(slog.NewTextHandler(o.stderr, &slog.HandlerOptions{Level: slog.Level(o.logLevel)}))
+	return nil
+}
+
+// newRuntime makes the runtime the flags describe. The engine is validated by its flag, so
+// what can fail here is the cache directory.
+func (o *globalOptions) newRuntime(ctx context.Context) (*runtime.Runtime, error) {
+	timeout := o.callTimeout
+	if timeout == 0 {
+		timeout = runtime.NoCallTimeout
+	}
+	rt, err := runtime.New(ctx, runtime.Config{
+		Engine:   string(o.engine),
+		CacheDir: o.cacheDir,
+		Limits:   runtime.Limits{CallTimeout: timeout, MaxMemoryPages: o.maxMemoryPages},
+		Logger:   o.logger,
+	})
+	if err != nil {
+		return nil, usageError("--cache-dir %q: %w (--cache-dir=\"\" disables the cache)", o.cacheDir, err)
+	}
+	return rt, nil
+}
+
+// logLevelFlag is --log-level: a flag type, so that cobra rejects a bad value as a usage
+// error that names the flag.
+type logLevelFlag slog.Level
+
+func (l *logLevelFlag) String() string { return strings.ToLower(slog.Level(*l).String()) }
+func (l *logLevelFlag) Type() string   { return "level" }
+func (l *logLevelFlag) Set(s string) error {
+	switch s {
+	case "debug":
+		*l = logLevelFlag(slog.LevelDebug)
+	case "info":
+		*l = logLevelFlag(slog.LevelInfo)
+	case "warn":
+		*l = logLevelFlag(slog.LevelWarn)
+	case "error":
+		*l = logLevelFlag(slog.LevelError)
+	default:
+		return fmt.Errorf("want debug, info, warn or error")
+	}
+	return nil
+}
+
+// engineFlag is --engine, checked against the engines this build has.
+type engineFlag string
+
+func (e *engineFlag) String() string { return string(*e) }
+func (e *engineFlag) Type() string   { return "name" }
+func (e *engineFlag) Set(s string) error {
+	for _, name := range runtime.Engines() {
+		if s == name {
+			*e = engineFlag(s)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown engine (this build has %s)", strings.Join(runtime.Engines(), ", "))
+}
+
+// printError reports a command's failure on stderr, unless its report already did.
+func printError(w io.Writer, cmd *cobra.Command, err error, code int) {
+	if ee := (*exitError)(nil); errors.As(err, &ee) && ee.silent {
+		return
+	}
+	fmt.Fprintf(w, "solti-wasm: %s\n", oneLine(err.Error()))
+	if code == ExitUsage && cmd != nil {
+		fmt.Fprintf(w, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/solti-wasm/solti-wasm/router"
+)
+
+// verdictNotLoaded is route's verdict for a module that failed to load: it is not in the
+// routing order, but it is where a reader of the directory would look for it.
+const verdictNotLoaded = "not-loaded"
+
+type routeFlags struct {
+	runners string
+	output  outputFormat
+}
+
+func newRouteCmd(o *globalOptions) *cobra.Command {
+	var f routeFlags
+	cmd := &cobra.Command{
+		Use:   "route --runners DIR TASK.json",
+		Short: "Explain which runner a task would go to, and why not the others",
+		Long: `Loads the runners directory and routes the task without building or running it. For
+every module, in routing order (lexical order of file name), it prints the runner, its
+labels, its verdict and the detail:
+
+  kind-filtered   the runner declares other kinds than the task's
+  selector        the runner's labels fail the task's runnerSelector (the requirement is named)
+  unsupported     its supports export said no
+  supports-error  its supports export failed (a trap, the call deadline): counts as no
+  chosen          the runner that would build the task
+  not-asked       an earlier runner was chosen
+  embedded        embedded tasks are never routed
+  not-loaded      the module failed to load (the error says where and why)
+
+Supports exports are called, so a runner's supports may log. Exits 0 when a runner would
+be chosen, 4 when none would.`,
+		Example: `  solti-wasm route --runners examples/runners examples/tasks/selector.json`,
+		Args:    exactArgs("TASK.json"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return routeTask(cmd.Context(), o, &f, args[0])
+		},
+	}
+	addRunnersFlag(cmd, &f.runners)
+	addOutputFlag(cmd, &f.output)
+	return cmd
+}
+
+// routeLine is one module's line in route's report.
+type routeLine struct {
+	// Position is the runner's place in the routing order, from 1; 0 for a module not loaded.
+	Position int               `json:"position,omitempty"`
+	Runner   string            `json:"runner,omitempty"`
+	Module   string            `json:"module"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	Verdict  string            `json:"verdict"`
+	Detail   string            `json:"detail,omitempty"`
+}
+
+// routeReport is route's --output json object.
+type routeReport struct {
+	Task    string      `json:"task"`
+	Kind    string      `json:"kind"`
+	Runners []routeLine `json:"runners"`
+	// Chosen is the runner that would build the task, nil when none would.
+	Chosen *routeLine `json:"chosen"`
+}
+
+func routeTask(ctx context.Context, o *globalOptions, f *routeFlags, taskPath string) error {
+	if f.runners == "" {
+		return usageError("--runners: must name a directory of runner modules")
+	}
+	req, err := readTask(taskPath)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rt, err := o.newRuntime(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rt.Close(context.Background()) }()
+
+	set, err := loadRunners(ctx, rt, f.runners, nil, o.stderr)
+	if ctx.Err() != nil {
+		return canceled(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	decisions := set.router.Explain(ctx, req)
+	if ctx.Err() != nil {
+		return canceled(ctx)
+	}
+
+	rep := routeReport{Task: taskPath, Kind: req.Spec.Kind.Name()}
+	for i, d := range decisions {
+		line := routeLine{Position: i + 1, Runner: d.Runner, Labels: d.Labels, Verdict: string(d.Verdict), Detail: oneLine(d.Detail)}
+		if m := set.module(d.Runner); m != nil {
+			line.Module = m.Path()
+			// A call error starts with the module's path, which the line already shows.
+			line.Detail = strings.TrimPrefix(line.Detail, m.Path()+": ")
+		}
+		rep.Runners = append(rep.Runners, line)
+	}
+	for _, le := range set.failed {
+		rep.Runners = append(rep.Runners, routeLine{Module: le.Path, Verdict: verdictNotLoaded, Detail: oneLine(le.Stage + ": " + le.Err.Error())})
+	}
+	// Routing order is file order, so a stable sort by file puts each module that failed
+	// to load where it would have been, and leaves the runners in routing order.
+	slices.SortStableFunc(rep.Runners, func(a, b routeLine) int { return strings.Compare(a.Module, b.Module) })
+	for i := range rep.Runners {
+		if rep.Runners[i].Verdict == string(router.VerdictChosen) {
+			rep.Chosen = &rep.Runners[i]
+		}
+	}
+
+	if f.output == outputJSON {
+		err = writeJSON(o.stdout, rep)
+	} else {
+		err = rep.writeText(o.stdout, set.dir)
+	}
+	if err != nil {
+		return fail(ExitFailure, "writing the report: %w", err)
+	}
+	if rep.Chosen == nil {
+		return reported(ExitNoRunner)
+	}
+	return reported(ExitOK)
+}
+
+func (r *routeReport) writeText(w io.Writer, dir string) error {
+	var b, table strings.Builder
+	fmt.Fprintf(&b, "task %s, kind %s, runners in %s:\n", r.Task, r.Kind, dir)
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tRUNNER\tMODULE\tLABELS\tVERDICT\tDETAIL")
+	for _, l := range r.Runners {
+		pos, runner, labels := "-", "-", "-"
+		if l.Position > 0 {
+			pos, runner, labels = strconv.Itoa(l.Position), l.Runner, formatLabels(l.Labels)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", pos, runner, filepath.Base(l.Module), labels, l.Verdict, l.Detail)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for line := range strings.Lines(table.String()) { // tabwriter pads empty last cells
+		b.WriteString(strings.TrimRight(line, " \n") + "\n")
+	}
+	if r.Chosen != nil {
+		fmt.Fprintf(&b, "chosen: %s (%s)\n", r.Chosen.Runner, r.Chosen.Module)
+	} else {
+		fmt.Fprintf(&b, "chosen: no runner (no suitable runner for task kind: %s)\n", r.Kind)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
