@@ -58,7 +58,7 @@ func ExampleRunnerSelector_Matches() {
 	}
 	// Output:
 	// match
-	// no match: spot DoesNotExist []: runner labels map[example.com/tier:gold spot:true zone:eu]
+	// no match: spot DoesNotExist []: runner has spot=true
 	// no match: matchLabels zone=eu: runner has zone=us
-	// no match: example.com/tier In [gold silver]: runner labels map[zone:eu]
+	// no match: example.com/tier In [gold silver]: runner has no label example.com/tier
 }

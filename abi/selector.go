@@ -85,8 +85,15 @@ func (s *RunnerSelector) Mismatch(labels map[string]string) string {
 	}
 	for _, r := range s.MatchExpressions {
 		if !r.Matches(labels) {
-			return fmt.Sprintf("%s %s %v: runner labels %v", r.Key, r.Operator, r.Values, labels)
+			return fmt.Sprintf("%s %s %v: runner has %s", r.Key, r.Operator, r.Values, describeKey(labels, r.Key))
 		}
 	}
 	return ""
+}
+
+func describeKey(labels map[string]string, key string) string {
+	if v, ok := labels[key]; ok {
+		return key + "=" + v
+	}
+	return "no label " + key
 }

@@ -101,8 +101,8 @@ func TestRunnerSelectorMismatchMessage(t *testing.T) {
 		{"missing label, first in key order", map[string]string{}, "matchLabels arch=amd64: runner has no label arch"},
 		{"wrong value", map[string]string{"arch": "arm64", "zone": "us"}, "matchLabels arch=amd64: runner has arch=arm64"},
 		{"second matchLabel", map[string]string{"arch": "amd64", "zone": "us"}, "matchLabels zone=eu: runner has zone=us"},
-		{"first failing expression", map[string]string{"arch": "amd64", "zone": "eu", "tier": "bronze"}, "tier In [gold silver]: runner labels map[arch:amd64 tier:bronze zone:eu]"},
-		{"second failing expression", map[string]string{"arch": "amd64", "zone": "eu", "tier": "gold", "spot": "1"}, "spot DoesNotExist []: runner labels map[arch:amd64 spot:1 tier:gold zone:eu]"},
+		{"first failing expression", map[string]string{"arch": "amd64", "zone": "eu", "tier": "bronze"}, "tier In [gold silver]: runner has tier=bronze"},
+		{"second failing expression", map[string]string{"arch": "amd64", "zone": "eu", "tier": "gold", "spot": "1"}, "spot DoesNotExist []: runner has spot=1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -120,7 +120,7 @@ func ExampleRouter_Explain() {
 	}
 	// Output:
 	// exec: kind-filtered (handles subprocess; task kind is wasm)
-	// wasi-cpu: selector (gpu NotIn [none]: runner labels map[gpu:none])
+	// wasi-cpu: selector (gpu NotIn [none]: runner has gpu=none)
 	// wasi-gpu: chosen
 	// wasi-spare: not-asked
 }

@@ -44,7 +44,7 @@ func TestExplainVerdicts(t *testing.T) {
 	want := []Decision{
 		{Runner: "subprocess-only", Labels: eu, Verdict: VerdictKindFiltered, Detail: "handles subprocess, container; task kind is wasm"},
 		{Runner: "wrong-zone", Labels: map[string]string{"zone": "us", "tier": "gold"}, Verdict: VerdictSelector, Detail: "matchLabels zone=eu: runner has zone=us"},
-		{Runner: "wrong-tier", Labels: map[string]string{"zone": "eu", "tier": "bronze"}, Verdict: VerdictSelector, Detail: "tier In [gold]: runner labels map[tier:bronze zone:eu]"},
+		{Runner: "wrong-tier", Labels: map[string]string{"zone": "eu", "tier": "bronze"}, Verdict: VerdictSelector, Detail: "tier In [gold]: runner has tier=bronze"},
 		{Runner: "declines", Labels: gold, Verdict: VerdictUnsupported, Detail: "supports returned false"},
 		{Runner: "broken", Labels: gold, Verdict: VerdictSupportsError, Detail: "guest trapped: unreachable"},
 		{Runner: "winner", Labels: gold, Verdict: VerdictChosen},

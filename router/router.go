@@ -142,7 +142,8 @@ type Built struct {
 	Plan   *abi.Plan
 }
 
-// Route returns the runner that would build req, without building.
+// Route returns the runner that would build req, without building. When ctx ends while a
+// runner is asked, the error wraps ctx's cause instead of claiming no runner matched.
 func (r *Router) Route(ctx context.Context, req *Request) (Runner, error) {
 	kind := req.Spec.Kind.Name()
 	if req.Spec.Kind.Embedded {
@@ -152,8 +153,13 @@ func (r *Router) Route(ctx context.Context, req *Request) (Runner, error) {
 		if e.skip(kind, req) {
 			continue
 		}
-		if ok, err := e.runner.Supports(ctx, req); err == nil && ok {
+		ok, err := e.runner.Supports(ctx, req)
+		if err == nil && ok {
 			return e.runner, nil
+		}
+		if err != nil && ctx.Err() != nil {
+			// The caller gave up: say so rather than "no suitable runner".
+			return nil, fmt.Errorf("routing task kind %s: %w", kind, context.Cause(ctx))
 		}
 	}
 	return nil, &NoRunnerError{Kind: kind}

@@ -713,3 +713,34 @@ func TestRequestJSONIsCanonicalAndCached(t *testing.T) {
 		t.Error("JSON encoded the spec twice")
 	}
 }
+
+// A caller that gives up mid-routing gets its context's error, not "no suitable runner".
+func TestRouteReportsCancellation(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := New(BuildContext{})
+	canceler := &ctxFake{name: "cancels", cancel: cancel}
+	if err := r.Register(canceler); err != nil {
+		t.Fatal(err)
+	}
+	req, err := ParseRequest([]byte(`{"slot":"s","kind":{"wasm":{"module":"m"}},"timeout":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Build(ctx, req)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrNoRunner) {
+		t.Fatalf("Build after cancel = %v, want context.Canceled and not ErrNoRunner", err)
+	}
+}
+
+// ctxFake cancels the routing context from inside Supports and fails like a guest would.
+type ctxFake struct {
+	name   string
+	cancel context.CancelFunc
+}
+
+func (f *ctxFake) Name() string { return f.name }
+func (f *ctxFake) Supports(ctx context.Context, _ *Request) (bool, error) {
+	f.cancel()
+	return false, ctx.Err()
+}
+func (f *ctxFake) Build(context.Context, *Request, BuildArgs) (*abi.Plan, error) { return nil, nil }

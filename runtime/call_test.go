@@ -210,3 +210,32 @@ func TestRunHonoursContextDeadline(t *testing.T) {
 		t.Fatalf("run with a canceled context: %v, want ErrCanceled", err)
 	}
 }
+
+// Without a per-call deadline, a run is still bounded by its context: the module is compiled
+// a second time with context checks for runs.
+func TestRunStopsOnDeadlineWithoutCallTimeout(t *testing.T) {
+	rt := newRuntime(t, runtime.Config{Limits: runtime.Limits{CallTimeout: runtime.NoCallTimeout}})
+	m := load(t, rt, "loop-run")
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := m.Run(ctx, &abi.RunInput{RunID: "x"})
+	if !errors.Is(err, runtime.ErrDeadline) {
+		t.Fatalf("run of a looping guest: %v, want ErrDeadline", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("run took %v to stop", d)
+	}
+	// supports still works on the fast (uninterruptible) code.
+	if ok, err := m.Supports(context.Background(), fixtureRequest(t)); !ok || err != nil {
+		t.Fatalf("supports = %v, %v", ok, err)
+	}
+}
+
+func TestLoadDirRefusesAFile(t *testing.T) {
+	rt := newRuntime(t, runtime.Config{})
+	mods, errs := rt.LoadDir(context.Background(), fixture("ok"))
+	if len(mods) != 0 || len(errs) != 1 || !strings.Contains(errs[0].Error(), "not a directory") {
+		t.Fatalf("LoadDir(file) = %v, %v", mods, errs)
+	}
+}

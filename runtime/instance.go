@@ -35,15 +35,23 @@ type instance struct {
 	stack   [2]uint64
 	stderr  tailBuffer
 	broken  bool // trapped or interrupted: never reused
+	// interruptible: compiled with context checks, so a call stops when its context is done.
+	interruptible bool
 }
 
+// newInstance instantiates the module's pooled code (interruptible when the runtime has a
+// call deadline).
 func (m *Module) newInstance(ctx context.Context) (*instance, error) {
-	in := &instance{st: callState{limits: &m.rt.limits, mod: m, export: "instantiate"}}
+	return m.instantiate(ctx, m.compiled, m.rt.interruptible)
+}
+
+func (m *Module) instantiate(ctx context.Context, compiled engine.Module, interruptible bool) (*instance, error) {
+	in := &instance{st: callState{limits: &m.rt.limits, mod: m, export: "instantiate"}, interruptible: interruptible}
 	in.baseCtx = context.WithValue(context.Background(), stateKey{}, &in.st)
 	// A start section runs during instantiation: bound it like a call.
-	cctx, cancel := m.callContext(ctx, &in.st, m.rt.limits.CallTimeout)
+	cctx, cancel := in.callContext(ctx, m.rt.limits.CallTimeout)
 	defer cancel()
-	e, err := m.compiled.Instantiate(cctx, engine.InstanceConfig{
+	e, err := compiled.Instantiate(cctx, engine.InstanceConfig{
 		MaxMemoryBytes: uint64(m.rt.limits.MaxMemoryPages) * abi.PageSize,
 		Stdout:         &in.stderr,
 		Stderr:         &in.stderr,
@@ -65,16 +73,17 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 }
 
 // callContext returns the context for one call: the instance's prepared context when calls
-// cannot be interrupted anyway (no allocation), else ctx bounded by timeout and carrying st.
-func (m *Module) callContext(ctx context.Context, st *callState, timeout time.Duration) (context.Context, context.CancelFunc) {
-	if !m.rt.interruptible {
-		return context.WithValue(context.Background(), stateKey{}, st), func() {}
+// cannot be interrupted anyway (no allocation), else ctx bounded by timeout and carrying the
+// call state.
+func (in *instance) callContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if !in.interruptible {
+		return in.baseCtx, func() {}
 	}
 	cancel := context.CancelFunc(func() {})
 	if timeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 	}
-	return context.WithValue(ctx, stateKey{}, st), cancel
+	return context.WithValue(ctx, stateKey{}, &in.st), cancel
 }
 
 // call invokes one export with input and returns its i32 result. Any failure marks the
@@ -86,15 +95,10 @@ func (m *Module) call(ctx context.Context, in *instance, id exportID, input []by
 	st := &in.st
 	st.input, st.output, st.fault, st.logs, st.export = input, st.output[:0], nil, 0, exportNames[id]
 	in.stderr.reset()
-	cctx, cancel := in.baseCtx, context.CancelFunc(nil)
-	if m.rt.interruptible {
-		cctx, cancel = m.callContext(ctx, st, timeout)
-	}
+	cctx, cancel := in.callContext(ctx, timeout)
 	in.stack[0] = uint64(uint32(len(input)))
 	err := in.fns[id].Call(cctx, in.stack[:])
-	if cancel != nil {
-		cancel()
-	}
+	cancel()
 	st.input = nil
 	if st.logs > m.rt.limits.MaxLogsPerCall {
 		m.rt.logger.Warn("guest log calls dropped", "runner", m.name, "export", st.export, "dropped", st.logs-m.rt.limits.MaxLogsPerCall)

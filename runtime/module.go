@@ -25,6 +25,12 @@ type Module struct {
 	mu     sync.Mutex // guards runs' Add against Close's Wait
 	runs   sync.WaitGroup
 	closed atomic.Bool
+
+	// With NoCallTimeout, runs use a second, interruptible compilation of wasm.
+	wasm        []byte
+	runOnce     sync.Once
+	runCompiled engine.Module
+	runErr      error
 }
 
 var (
@@ -173,7 +179,11 @@ func (m *Module) Run(ctx context.Context, in *abi.RunInput) ([]byte, error) {
 	m.mu.Unlock()
 	defer m.runs.Done()
 
-	inst, err := m.newInstance(ctx)
+	compiled, err := m.runCode(ctx)
+	if err != nil {
+		return nil, m.callErr(abi.ExportRun, err)
+	}
+	inst, err := m.instantiate(ctx, compiled, true)
 	if err != nil {
 		return nil, m.callErr(abi.ExportRun, err)
 	}
@@ -187,6 +197,24 @@ func (m *Module) Run(ctx context.Context, in *abi.RunInput) ([]byte, error) {
 		return nil, m.callErr(abi.ExportRun, fmt.Errorf("%w: returned %d: %w", ErrGuest, ret, abi.ParseGuestError(out)))
 	}
 	return out, nil
+}
+
+// runCode returns code whose calls stop when their context is done. A run is bounded by its
+// task's deadline and must stop on cancel even when the runtime's other calls run without a
+// deadline (NoCallTimeout): then the module is compiled a second time, with context checks,
+// on its first run.
+func (m *Module) runCode(ctx context.Context) (engine.Module, error) {
+	if m.rt.interruptible {
+		return m.compiled, nil
+	}
+	m.runOnce.Do(func() {
+		eng, err := m.rt.runEngine(ctx)
+		if err == nil {
+			m.runCompiled, err = eng.Compile(ctx, m.wasm)
+		}
+		m.runErr = err
+	})
+	return m.runCompiled, m.runErr
 }
 
 // Close stops new calls, waits for the calls in flight to finish (each is bounded by its
@@ -204,5 +232,8 @@ func (m *Module) Close(ctx context.Context) error {
 		return err
 	}
 	m.runs.Wait()
+	if m.runCompiled != nil {
+		_ = m.runCompiled.Close(ctx)
+	}
 	return m.compiled.Close(ctx)
 }

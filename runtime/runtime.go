@@ -31,12 +31,14 @@ import (
 type Runtime struct {
 	eng           engine.Engine
 	engineName    string
+	engineOpts    engine.Options
 	limits        Limits
 	logger        *slog.Logger
 	interruptible bool
 
 	mu      sync.Mutex
 	modules map[*Module]struct{}
+	runEng  engine.Engine // interruptible twin of eng, made on first need when eng is not
 }
 
 // New returns a runtime with cfg.
@@ -60,16 +62,31 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 			return nil, fmt.Errorf("compilation cache: %w", err)
 		}
 	}
-	eng, err := engine.New(ctx, cfg.Engine, engine.Options{
-		Host:          hostFuncs(),
-		CacheDir:      cfg.CacheDir,
-		Interruptible: rt.interruptible,
-	})
+	rt.engineOpts = engine.Options{Host: hostFuncs(), CacheDir: cfg.CacheDir, Interruptible: rt.interruptible}
+	eng, err := engine.New(ctx, cfg.Engine, rt.engineOpts)
 	if err != nil {
 		return nil, err
 	}
 	rt.eng = eng
 	return rt, nil
+}
+
+// runEngine returns an engine whose calls can be interrupted, for runs when the runtime's own
+// engine cannot (NoCallTimeout). Both may share the on-disk cache: wazero keys compiled code by
+// the module's bytes and whether it checks for termination.
+func (rt *Runtime) runEngine(ctx context.Context) (engine.Engine, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.runEng == nil {
+		opts := rt.engineOpts
+		opts.Interruptible = true
+		eng, err := engine.New(ctx, rt.engineName, opts)
+		if err != nil {
+			return nil, err
+		}
+		rt.runEng = eng
+	}
+	return rt.runEng, nil
 }
 
 // Engines lists the engines this build can use.
@@ -91,6 +108,11 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		errs = append(errs, m.Close(ctx))
 	}
 	errs = append(errs, rt.eng.Close(ctx))
+	rt.mu.Lock()
+	if rt.runEng != nil {
+		errs = append(errs, rt.runEng.Close(ctx))
+	}
+	rt.mu.Unlock()
 	return errors.Join(errs...)
 }
 
@@ -185,7 +207,10 @@ func (rt *Runtime) load(ctx context.Context, path string, wasm []byte) (*Module,
 		return fail("abi", err)
 	}
 
-	m := &Module{rt: rt, compiled: compiled, info: *info, name: "", pool: newPool(rt.limits.MaxInstances)}
+	m := &Module{rt: rt, compiled: compiled, info: *info, pool: newPool(rt.limits.MaxInstances)}
+	if !rt.interruptible && info.HasRun {
+		m.wasm = wasm // for runCode's interruptible compilation
+	}
 	start = time.Now()
 	first, err := m.newInstance(ctx)
 	if err != nil {
@@ -252,8 +277,10 @@ func (rt *Runtime) LoadDir(ctx context.Context, dir string) (mods []*Module, err
 	if err != nil {
 		return nil, []error{&LoadError{Path: dir, Stage: "read", Err: err}}
 	}
-	if _, err := os.Stat(dir); err != nil {
+	if fi, err := os.Stat(dir); err != nil {
 		return nil, []error{&LoadError{Path: dir, Stage: "read", Err: err}}
+	} else if !fi.IsDir() {
+		return nil, []error{&LoadError{Path: dir, Stage: "read", Err: errors.New("not a directory")}}
 	}
 	slices.Sort(paths)
 	loaded := make([]*Module, len(paths))

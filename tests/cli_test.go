@@ -744,8 +744,8 @@ func TestRunCanceledBySIGINT(t *testing.T) {
 }
 
 // TestRunTaskTimeout runs a guest that loops forever under a 300 ms task timeout, with the
-// per-call deadline on (the default) and off: --call-timeout=0 makes the runtime unable to
-// interrupt a guest, and the CLI must still end on time.
+// per-call deadline on (the default) and off: with --call-timeout=0 supports and build cannot
+// be interrupted, but a run still stops at the task's deadline.
 func TestRunTaskTimeout(t *testing.T) {
 	t.Parallel()
 	dir := runnersDir(t, map[string]string{"loop-run.wasm": fixture("loop-run")})

@@ -25,11 +25,6 @@ const outcomeNotExecuted = "not-executed"
 // notExecutedWhy is the one-line explanation that goes with outcomeNotExecuted.
 const notExecutedWhy = "this version executes guest plans only; exec and wasi execution arrives with the supervisor"
 
-// abandonGrace is how long run waits, after the task's deadline or a signal, for an
-// interruptible guest to notice and return. wazero notices at the next function entry or
-// loop header, so this is only a safety net.
-const abandonGrace = 2 * time.Second
-
 type runFlags struct {
 	runners string
 	output  outputFormat
@@ -100,13 +95,7 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 	if err != nil {
 		return err
 	}
-	closeRuntime := true
-	defer func() {
-		// Close waits for runs in flight; skip it when a guest could not be stopped.
-		if closeRuntime {
-			_ = rt.Close(context.Background())
-		}
-	}()
+	defer rt.Close(context.Background())
 
 	set, err := loadRunners(ctx, rt, f.runners, env, o.stderr)
 	if ctx.Err() != nil {
@@ -138,9 +127,7 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 			Payload: built.Plan.Guest.Payload,
 		}
 		timeout := time.Duration(req.Spec.TimeoutMs) * time.Millisecond
-		var abandoned bool
-		code, abandoned = executeGuest(ctx, o, mod, in, timeout, rec)
-		closeRuntime = !abandoned
+		code = executeGuest(ctx, o, mod, in, timeout, rec)
 	} else {
 		rec.Outcome = outcomeNotExecuted
 		why := notExecutedWhy
@@ -158,59 +145,33 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 }
 
 // executeGuest runs mod's run export with in, bounded by timeout and by ctx (the signals),
-// fills rec's output, outcome, error and duration, and returns the exit code. abandoned is
-// true when the guest could not be stopped: the runtime was made uninterruptible
-// (--call-timeout=0), so its Run ignores its context; the process then leaves it behind.
-func executeGuest(ctx context.Context, o *globalOptions, mod *runtime.Module, in *abi.RunInput, timeout time.Duration, rec *runRecord) (code int, abandoned bool) {
+// fills rec's output, outcome, error and duration, and returns the exit code.
+func executeGuest(ctx context.Context, o *globalOptions, mod *runtime.Module, in *abi.RunInput, timeout time.Duration, rec *runRecord) (code int) {
 	runCtx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("the task's timeout of %v expired", timeout))
 	defer cancel()
 	o.logger.Info("run started", "runId", in.RunID, "runner", mod.Name(), "module", mod.Path(), "timeout", timeout)
-
-	type result struct {
-		out []byte
-		err error
-	}
-	done := make(chan result, 1)
 	start := time.Now()
-	go func() {
-		out, err := mod.Run(runCtx, in)
-		done <- result{out, err}
-	}()
-	var res result
-	select {
-	case res = <-done:
-	case <-runCtx.Done():
-		grace := abandonGrace
-		if o.callTimeout == 0 {
-			grace = 0 // an uninterruptible guest will not notice: do not wait for it
-		}
-		select {
-		case res = <-done:
-		case <-time.After(grace):
-			abandoned = true
-			res.err = fmt.Errorf("%w; the guest did not stop (with --call-timeout=0 calls cannot be interrupted) and was abandoned", context.Cause(runCtx))
-		}
-	}
+	out, err := mod.Run(runCtx, in)
 	rec.duration = time.Since(start)
 	rec.DurationMs = durationMs(rec.duration)
 
 	switch {
-	case res.err == nil:
+	case err == nil:
 		rec.Outcome, code = string(router.OutcomeSuccess), ExitOK
-		rec.output, rec.Output = res.out, jsonOrString(res.out)
-	case ctx.Err() != nil || errors.Is(res.err, runtime.ErrCanceled):
+		rec.output, rec.Output = out, jsonOrString(out)
+	case ctx.Err() != nil || errors.Is(err, runtime.ErrCanceled):
 		rec.Outcome, code = string(router.OutcomeCanceled), ExitCanceled
-	case runCtx.Err() != nil || errors.Is(res.err, runtime.ErrDeadline):
+	case runCtx.Err() != nil || errors.Is(err, runtime.ErrDeadline):
 		rec.Outcome, code = string(router.OutcomeTimeout), ExitTimeout
 	default:
 		rec.Outcome, code = string(router.OutcomeFailure), ExitFailure
 	}
-	if res.err != nil {
-		msg := oneLine(res.err.Error())
+	if err != nil {
+		msg := oneLine(err.Error())
 		rec.Error = &msg
 	}
 	o.logger.Info("run finished", "runId", in.RunID, "outcome", rec.Outcome, "duration", rec.duration)
-	return code, abandoned
+	return code
 }
 
 func (r *runRecord) writeText(w io.Writer) error {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -35,7 +36,21 @@ type eng struct {
 	cache wazero.CompilationCache
 }
 
+// primeOnce works around a data race in wazero v1.12.0 (wazero#2532, fixed after it): the
+// first compilation in a process lazily caches wazero's version in a global without a lock,
+// so two runtimes compiling their first module at once race. Compiling an empty module once,
+// alone, fills that cache before any concurrent use.
+var primeOnce sync.Once
+
+func prime() {
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
+	_, _ = rt.CompileModule(ctx, []byte("\x00asm\x01\x00\x00\x00"))
+	_ = rt.Close(ctx)
+}
+
 func newEngine(o engine.Options, base func() wazero.RuntimeConfig) (*eng, error) {
+	primeOnce.Do(prime)
 	e := &eng{opts: o}
 	if o.CacheDir != "" {
 		c, err := wazero.NewCompilationCacheWithDir(o.CacheDir)
