@@ -37,6 +37,14 @@ const (
 	ImportInput  = "input"  // (dst i32) -> ()
 	ImportOutput = "output" // (ptr i32, len i32) -> ()
 	ImportLog    = "log"    // (level i32, ptr i32, len i32) -> ()
+	// ImportEmit is optional (added within v1): a run's live output lines.
+	ImportEmit = "emit" // (stream i32, ptr i32, len i32) -> ()
+)
+
+// Streams of the emit import.
+const (
+	StreamStdout int32 = 1
+	StreamStderr int32 = 2
 )
 
 // WASIModule is the only other import module a runner may use: WASI preview 1, which Go and
@@ -60,11 +68,13 @@ const (
 
 // Default limits, part of the ABI: a host may be configured with other values, never without one.
 const (
-	DefaultMaxInputBytes  = 1 << 20 // largest input the host hands to one call
-	DefaultMaxOutputBytes = 1 << 20 // largest output a call may set
-	DefaultMaxLogBytes    = 4 << 10 // longest log message kept; longer ones are truncated
-	DefaultMaxLogsPerCall = 256     // log calls kept per export call; later ones are dropped and counted
-	DefaultMaxMemoryPages = 1024    // 64 MiB of linear memory (a page is 64 KiB)
-	DefaultCallTimeout    = time.Second
-	PageSize              = 65536
+	DefaultMaxInputBytes   = 1 << 20 // largest input the host hands to one call
+	DefaultMaxOutputBytes  = 1 << 20 // largest output a call may set
+	DefaultMaxLogBytes     = 4 << 10 // longest log message kept; longer ones are truncated
+	DefaultMaxLogsPerCall  = 256     // log calls kept per export call; later ones are dropped and counted
+	DefaultMaxLineBytes    = 4 << 10 // longest emitted line kept; longer ones are truncated
+	DefaultMaxLinesPerCall = 10000   // emitted lines kept per export call; later ones are dropped and counted
+	DefaultMaxMemoryPages  = 1024    // 64 MiB of linear memory (a page is 64 KiB)
+	DefaultCallTimeout     = time.Second
+	PageSize               = 65536
 )

@@ -36,6 +36,9 @@ type Description struct {
 	Labels map[string]string `json:"labels,omitempty"`
 	// Description is one line for humans.
 	Description string `json:"description,omitempty"`
+	// Sample is a TaskSpec the runner supports (ABI.md §5.4): a host that hot-reloads the
+	// module smoke-tests each new version with it before the version serves.
+	Sample json.RawMessage `json:"sample,omitempty"`
 }
 
 // ParseDescription decodes a describe output leniently: unknown fields are allowed so that

@@ -35,7 +35,9 @@ type Decision struct {
 // each why it was or was not chosen; runners after the chosen one are "not-asked". It builds
 // nothing.
 func (r *Router) Explain(ctx context.Context, req *Request) []Decision {
-	snap := *r.snap.Load()
+	s := r.pin()
+	defer s.unpin()
+	snap := s.entries
 	out := make([]Decision, 0, len(snap))
 	kind := req.Spec.Kind.Name()
 	chosen := false

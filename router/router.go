@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/solti-wasm/solti-wasm/abi"
 )
@@ -18,7 +19,67 @@ import (
 type Router struct {
 	ctx  BuildContext
 	mu   sync.Mutex // serialises writers of entries
-	snap atomic.Pointer[[]*entry]
+	snap atomic.Pointer[snapshot]
+	// retired holds replaced snapshots that may still have readers (guarded by mu); Quiesce
+	// waits for them.
+	retired []*snapshot
+}
+
+// snapshot is one immutable routing order and the number of Route, Build and Explain calls
+// reading it. Writers never wait for readers; Quiesce does.
+type snapshot struct {
+	entries []*entry
+	readers atomic.Int64
+}
+
+// pin returns the current snapshot, counted as read until unpin. A reader that counts itself
+// on a snapshot a writer has just replaced retries on the new one, so once a writer has
+// stored a new snapshot and seen the old one's count at zero, nobody reads the old one again.
+func (r *Router) pin() *snapshot {
+	for {
+		s := r.snap.Load()
+		s.readers.Add(1)
+		if r.snap.Load() == s {
+			return s
+		}
+		s.readers.Add(-1)
+	}
+}
+
+func (s *snapshot) unpin() { s.readers.Add(-1) }
+
+// publish makes entries the routing order; r.mu must be held.
+func (r *Router) publish(entries []*entry) {
+	old := r.snap.Swap(&snapshot{entries: entries})
+	r.retired = slices.DeleteFunc(append(r.retired, old), func(s *snapshot) bool { return s.readers.Load() == 0 })
+}
+
+// Quiesce waits until no Route, Build or Explain call that started before it still reads an
+// older routing order than the current one, or until ctx ends. After Replace or Unregister
+// then Quiesce, the router no longer calls the runner it dropped, so the runner can be closed
+// (hot reload's drain: calls that started on the old runner finish on it, and no call picks
+// it after). Quiesce takes no lock that routing takes; routing never waits for it.
+func (r *Router) Quiesce(ctx context.Context) error {
+	r.mu.Lock()
+	pending := slices.Clone(r.retired)
+	r.mu.Unlock()
+	wait := 10 * time.Microsecond
+	for _, s := range pending {
+		for s.readers.Load() != 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return context.Cause(ctx)
+			case <-t.C:
+			}
+			wait = min(2*wait, time.Millisecond)
+		}
+	}
+	r.mu.Lock()
+	r.retired = slices.DeleteFunc(r.retired, func(s *snapshot) bool { return s.readers.Load() == 0 })
+	r.mu.Unlock()
+	return nil
 }
 
 type entry struct {
@@ -33,7 +94,7 @@ func New(ctx BuildContext) *Router {
 	if r.ctx.Metrics == nil {
 		r.ctx.Metrics = NoopMetrics{}
 	}
-	r.snap.Store(new([]*entry))
+	r.snap.Store(&snapshot{})
 	return r
 }
 
@@ -57,12 +118,11 @@ func (r *Router) RegisterWithLabels(rn Runner, labels map[string]string) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	old := *r.snap.Load()
+	old := r.snap.Load().entries
 	if slices.ContainsFunc(old, func(o *entry) bool { return o.runner.Name() == e.runner.Name() }) {
 		return fmt.Errorf("%w: %q is already registered", ErrDuplicateRunner, e.runner.Name())
 	}
-	next := append(slices.Clip(old), e)
-	r.snap.Store(&next)
+	r.publish(append(slices.Clip(old), e))
 	return nil
 }
 
@@ -71,7 +131,7 @@ func (r *Router) RegisterWithLabels(rn Runner, labels map[string]string) error {
 func (r *Router) Replace(name string, rn Runner) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	old := *r.snap.Load()
+	old := r.snap.Load().entries
 	i := slices.IndexFunc(old, func(o *entry) bool { return o.runner.Name() == name })
 	if i < 0 {
 		return false, nil
@@ -89,7 +149,7 @@ func (r *Router) Replace(name string, rn Runner) (bool, error) {
 	}
 	next := slices.Clone(old)
 	next[i] = e
-	r.snap.Store(&next)
+	r.publish(next)
 	return true, nil
 }
 
@@ -97,19 +157,33 @@ func (r *Router) Replace(name string, rn Runner) (bool, error) {
 func (r *Router) Unregister(name string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	old := *r.snap.Load()
+	old := r.snap.Load().entries
 	i := slices.IndexFunc(old, func(o *entry) bool { return o.runner.Name() == name })
 	if i < 0 {
 		return false
 	}
-	next := slices.Delete(slices.Clone(old), i, i+1)
-	r.snap.Store(&next)
+	r.publish(slices.Delete(slices.Clone(old), i, i+1))
 	return true
+}
+
+// SortFunc reorders the registered runners by cmp, atomically for routing; runners that
+// compare equal keep their relative order. Hot reload uses it to keep the routing order a
+// function of the files (lexical path order, or an order file) as runners come and go.
+func (r *Router) SortFunc(cmp func(a, b Runner) int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.snap.Load().entries
+	if slices.IsSortedFunc(old, func(a, b *entry) int { return cmp(a.runner, b.runner) }) {
+		return
+	}
+	next := slices.Clone(old)
+	slices.SortStableFunc(next, func(a, b *entry) int { return cmp(a.runner, b.runner) })
+	r.publish(next)
 }
 
 // Runners returns the registered runners in routing order.
 func (r *Router) Runners() []Runner {
-	snap := *r.snap.Load()
+	snap := r.snap.Load().entries
 	out := make([]Runner, len(snap))
 	for i, e := range snap {
 		out[i] = e.runner
@@ -144,12 +218,21 @@ type Built struct {
 
 // Route returns the runner that would build req, without building. When ctx ends while a
 // runner is asked, the error wraps ctx's cause instead of claiming no runner matched.
+//
+// The runner is only guaranteed to be registered while Route runs: with hot reload, prefer
+// Build, during which the runner that said yes cannot be dropped (see Quiesce).
 func (r *Router) Route(ctx context.Context, req *Request) (Runner, error) {
+	s := r.pin()
+	defer s.unpin()
+	return route(ctx, s, req)
+}
+
+func route(ctx context.Context, s *snapshot, req *Request) (Runner, error) {
 	kind := req.Spec.Kind.Name()
 	if req.Spec.Kind.Embedded {
 		return nil, &NoRunnerError{Kind: kind}
 	}
-	for _, e := range *r.snap.Load() {
+	for _, e := range s.entries {
 		if e.skip(kind, req) {
 			continue
 		}
@@ -168,7 +251,9 @@ func (r *Router) Route(ctx context.Context, req *Request) (Runner, error) {
 // Build routes req, allocates its run id and asks the chosen runner to build it. A runner's
 // error comes back as a *BuildError wrapping it.
 func (r *Router) Build(ctx context.Context, req *Request) (*Built, error) {
-	rn, err := r.Route(ctx, req)
+	s := r.pin()
+	defer s.unpin()
+	rn, err := route(ctx, s, req)
 	if err != nil {
 		return nil, err
 	}

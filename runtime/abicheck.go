@@ -34,6 +34,7 @@ var hostSigs = map[string]engine.FuncType{
 	abi.ImportInput:  sigInput,
 	abi.ImportOutput: sigOut,
 	abi.ImportLog:    sigLog,
+	abi.ImportEmit:   sigEmit, // optional, added within v1
 }
 
 // abiVersion returns the ABI version the module's marker export declares, or 0.
@@ -89,7 +90,7 @@ func checkABI(imports []engine.Import, exports []engine.Export, maxPages uint32)
 		case im.Module == abi.HostModule:
 			want, ok := hostSigs[im.Name]
 			if !ok {
-				return errorf(ErrForbiddenImport, "imports %s.%s, which ABI v1 does not define (it has input, output, log)", im.Module, im.Name)
+				return errorf(ErrForbiddenImport, "imports %s.%s, which ABI v1 does not define (it has input, output, log, emit)", im.Module, im.Name)
 			}
 			if im.Kind != engine.KindFunc || !im.Type.Equal(want) {
 				return errorf(ErrForbiddenImport, "imports %s.%s as %s %s, want func %s", im.Module, im.Name, im.Kind, im.Type, want)

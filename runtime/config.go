@@ -23,6 +23,16 @@ type Config struct {
 	Limits Limits
 	// Logger receives the runtime's and the guests' logs. Nil discards them.
 	Logger *slog.Logger
+	// Observer receives the wasm meters (calls, traps, latency, bytes, memory, pool,
+	// instantiations, loads). Nil: none, at no cost.
+	Observer Observer
+	// RunInstanceCalls chooses the instances that execute guest plans (the run export):
+	// 0 or 1, a fresh instance per run, closed afterwards (the default: no run sees another's
+	// leftovers); N > 1, a warm pool per module, never shared across modules, in which an
+	// instance serves at most N runs and is retired at once after any trap, deadline or
+	// cancellation. Pooling is for guests whose instantiation is costly (Go: milliseconds)
+	// and that keep no state between runs; the ABI promises guests neither.
+	RunInstanceCalls int
 }
 
 // NoCallTimeout disables the per-call deadline: calls are faster (wazero then skips its
@@ -51,6 +61,10 @@ type Limits struct {
 	// MaxLogBytes truncates longer log messages; MaxLogsPerCall drops log calls beyond it.
 	MaxLogBytes    int
 	MaxLogsPerCall int
+	// MaxLineBytes truncates longer emitted lines; MaxLinesPerCall drops emit calls beyond
+	// it (the emit import, ABI v1 §4).
+	MaxLineBytes    int
+	MaxLinesPerCall int
 }
 
 // withDefaults fills zero fields.
@@ -75,6 +89,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxLogsPerCall <= 0 {
 		l.MaxLogsPerCall = abi.DefaultMaxLogsPerCall
+	}
+	if l.MaxLineBytes <= 0 {
+		l.MaxLineBytes = abi.DefaultMaxLineBytes
+	}
+	if l.MaxLinesPerCall <= 0 {
+		l.MaxLinesPerCall = abi.DefaultMaxLinesPerCall
 	}
 	return l
 }

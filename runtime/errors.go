@@ -33,7 +33,19 @@ var (
 	ErrGuest          = errors.New("guest error")
 	ErrNoRun          = errors.New("module has no run export")
 	ErrClosed         = errors.New("module closed")
+	// ErrSetup marks a run that never started: no run export, a closed module, or an
+	// instantiation (or _initialize) that failed. Executors treat it as fatal, never retried.
+	ErrSetup = errors.New("run setup failed")
 )
+
+// setupError marks err as ErrSetup without changing its message.
+type setupError struct{ err error }
+
+func (e *setupError) Error() string        { return e.err.Error() }
+func (e *setupError) Unwrap() error        { return e.err }
+func (e *setupError) Is(target error) bool { return target == ErrSetup }
+
+func setup(err error) error { return &setupError{err} }
 
 // LoadError is a module that could not be loaded: which file, at which stage, and why.
 type LoadError struct {

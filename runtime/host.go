@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 
@@ -16,6 +17,9 @@ type callState struct {
 	output []byte
 	fault  error // set by a host function just before it aborts the call
 	logs   int
+	lines  int
+	// sink receives emitted lines and logs during a run with RunOptions.OnLine; nil otherwise.
+	sink func(RunLine)
 
 	export string
 	limits *Limits
@@ -40,6 +44,7 @@ var (
 	sigInput = engine.FuncType{Params: []engine.ValueType{i32}}
 	sigOut   = engine.FuncType{Params: []engine.ValueType{i32, i32}}
 	sigLog   = engine.FuncType{Params: []engine.ValueType{i32, i32, i32}}
+	sigEmit  = sigLog
 )
 
 // hostFuncs are the solti imports of ABI v1.
@@ -48,6 +53,7 @@ func hostFuncs() []engine.HostFunc {
 		{Module: abi.HostModule, Name: abi.ImportInput, Type: sigInput, Fn: hostInput},
 		{Module: abi.HostModule, Name: abi.ImportOutput, Type: sigOut, Fn: hostOutput},
 		{Module: abi.HostModule, Name: abi.ImportLog, Type: sigLog, Fn: hostLog},
+		{Module: abi.HostModule, Name: abi.ImportEmit, Type: sigEmit, Fn: hostEmit},
 	}
 }
 
@@ -90,6 +96,9 @@ func hostLog(ctx context.Context, mem engine.Memory, stack []uint64) {
 	if !ok {
 		st.abort(errorf(ErrBadPointer, "log(ptr=%d, len=%d) is outside guest memory of %d bytes", ptr, n, memSize(mem)))
 	}
+	if st.sink != nil {
+		st.sink(RunLine{Stream: StreamLog, Level: level, Text: string(b), Truncated: truncated})
+	}
 	lg := st.mod.rt.logger
 	lvl := slogLevel(level)
 	if !lg.Enabled(ctx, lvl) {
@@ -101,6 +110,59 @@ func hostLog(ctx context.Context, mem engine.Memory, stack []uint64) {
 	}
 	lg.LogAttrs(ctx, lvl, string(b), attrs...)
 }
+
+// emit(stream, ptr, len): live output lines of a run (optional import, ABI v1 §4). The bytes
+// are split at newlines (a trailing one ends the last line); each line is truncated to the
+// line limit, and lines beyond the per-call count are dropped and counted. Outside a run, or
+// in a run nobody streams, lines go to the log at debug level.
+func hostEmit(ctx context.Context, mem engine.Memory, stack []uint64) {
+	st := stateOf(ctx)
+	stream, ptr, n := int32(stack[0]), uint32(stack[1]), uint32(stack[2])
+	b, ok := readMem(mem, ptr, n)
+	if !ok {
+		st.abort(errorf(ErrBadPointer, "emit(ptr=%d, len=%d) is outside guest memory of %d bytes", ptr, n, memSize(mem)))
+	}
+	if stream != abi.StreamStderr {
+		stream = abi.StreamStdout
+	}
+	if len(b) > 0 && b[len(b)-1] == '\n' {
+		b = b[:len(b)-1]
+	}
+	for {
+		line, rest, more := bytes.Cut(b, []byte{'\n'})
+		st.lines++
+		if st.lines <= st.limits.MaxLinesPerCall {
+			truncated := len(line) > st.limits.MaxLineBytes
+			if truncated {
+				line = line[:st.limits.MaxLineBytes]
+			}
+			l := RunLine{Stream: stream, Text: string(line), Truncated: truncated}
+			if st.sink != nil {
+				st.sink(l)
+			} else if lg := st.mod.rt.logger; lg.Enabled(ctx, slog.LevelDebug) {
+				lg.LogAttrs(ctx, slog.LevelDebug, l.Text, slog.String("runner", st.mod.name), slog.String("export", st.export), slog.Int("stream", int(stream)))
+			}
+		}
+		if !more {
+			return
+		}
+		b = rest
+	}
+}
+
+// RunLine is one line a guest emitted or logged during a run.
+type RunLine struct {
+	// Stream is abi.StreamStdout or abi.StreamStderr for emit, StreamLog for log.
+	Stream int32
+	// Level is the log level (abi.LogDebug ... abi.LogError) of a log line.
+	Level int32
+	Text  string
+	// Truncated: the line was cut at the line (or log message) limit.
+	Truncated bool
+}
+
+// StreamLog is RunLine.Stream for a guest's log call.
+const StreamLog int32 = 0
 
 func slogLevel(l int32) slog.Level {
 	switch {

@@ -35,6 +35,7 @@ type instance struct {
 	stack   [2]uint64
 	stderr  tailBuffer
 	broken  bool // trapped or interrupted: never reused
+	runs    int  // runs served, for Config.RunInstanceCalls
 	// interruptible: compiled with context checks, so a call stops when its context is done.
 	interruptible bool
 }
@@ -48,6 +49,24 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 func (m *Module) instantiate(ctx context.Context, compiled engine.Module, interruptible bool) (*instance, error) {
 	in := &instance{st: callState{limits: &m.rt.limits, mod: m, export: "instantiate"}, interruptible: interruptible}
 	in.baseCtx = context.WithValue(context.Background(), stateKey{}, &in.st)
+	var start time.Time
+	if m.meter != nil {
+		start = time.Now()
+	}
+	in, err := m.instantiateInto(ctx, in, compiled)
+	if m.meter != nil {
+		m.meter.Instantiated(time.Since(start), err)
+	}
+	if err == nil {
+		n := m.live.Add(1)
+		if m.meter != nil {
+			m.meter.PoolSize(int(n))
+		}
+	}
+	return in, err
+}
+
+func (m *Module) instantiateInto(ctx context.Context, in *instance, compiled engine.Module) (*instance, error) {
 	// A start section runs during instantiation: bound it like a call.
 	cctx, cancel := in.callContext(ctx, m.rt.limits.CallTimeout)
 	defer cancel()
@@ -90,11 +109,20 @@ func (in *instance) callContext(ctx context.Context, timeout time.Duration) (con
 // instance broken. timeout <= 0 leaves only ctx's own deadline.
 func (m *Module) call(ctx context.Context, in *instance, id exportID, input []byte, timeout time.Duration) (int32, error) {
 	if len(input) > m.rt.limits.MaxInputBytes {
-		return 0, errorf(ErrInputTooLarge, "%d bytes exceed the %d-byte input limit", len(input), m.rt.limits.MaxInputBytes)
+		err := errorf(ErrInputTooLarge, "%d bytes exceed the %d-byte input limit", len(input), m.rt.limits.MaxInputBytes)
+		if m.meter != nil {
+			in.st.output = in.st.output[:0]
+			m.observeCall(in, id, len(input), 0, err)
+		}
+		return 0, err
 	}
 	st := &in.st
-	st.input, st.output, st.fault, st.logs, st.export = input, st.output[:0], nil, 0, exportNames[id]
+	st.input, st.output, st.fault, st.logs, st.lines, st.export = input, st.output[:0], nil, 0, 0, exportNames[id]
 	in.stderr.reset()
+	var start time.Time
+	if m.meter != nil {
+		start = time.Now()
+	}
 	cctx, cancel := in.callContext(ctx, timeout)
 	in.stack[0] = uint64(uint32(len(input)))
 	err := in.fns[id].Call(cctx, in.stack[:])
@@ -103,11 +131,31 @@ func (m *Module) call(ctx context.Context, in *instance, id exportID, input []by
 	if st.logs > m.rt.limits.MaxLogsPerCall {
 		m.rt.logger.Warn("guest log calls dropped", "runner", m.name, "export", st.export, "dropped", st.logs-m.rt.limits.MaxLogsPerCall)
 	}
+	if st.lines > m.rt.limits.MaxLinesPerCall {
+		m.rt.logger.Warn("guest lines dropped", "runner", m.name, "export", st.export, "dropped", st.lines-m.rt.limits.MaxLinesPerCall)
+	}
 	if err != nil {
 		in.broken = true
-		return 0, m.classify(ctx, in, err, timeout)
+		err = m.classify(ctx, in, err, timeout)
+	}
+	if m.meter != nil {
+		m.observeCall(in, id, len(input), time.Since(start), err)
+	}
+	if err != nil {
+		return 0, err
 	}
 	return int32(uint32(in.stack[0])), nil
+}
+
+// observeCall reports one call to the module's meter.
+func (m *Module) observeCall(in *instance, id exportID, inBytes int, d time.Duration, err error) {
+	c := CallStats{Export: exportNames[id], Duration: d, BytesIn: inBytes, BytesOut: len(in.st.output), Fault: FaultKind(err)}
+	if in.eng != nil {
+		if mem := in.eng.Memory(); mem != nil {
+			c.MemoryPages = mem.Size() / abi.PageSize
+		}
+	}
+	m.meter.Called(c)
 }
 
 // classify names the cause of a failed call: what a host function aborted for, a deadline,
@@ -143,6 +191,12 @@ func (m *Module) classify(ctx context.Context, in *instance, err error, timeout 
 func (in *instance) close(ctx context.Context) {
 	if in.eng != nil {
 		_ = in.eng.Close(ctx)
+		if m := in.st.mod; m != nil {
+			n := m.live.Add(-1)
+			if m.meter != nil {
+				m.meter.PoolSize(int(n))
+			}
+		}
 	}
 }
 

@@ -26,6 +26,11 @@ type Module struct {
 	runs   sync.WaitGroup
 	closed atomic.Bool
 
+	// meter receives the module's events when the runtime has an Observer; nil otherwise.
+	meter ModuleMeter
+	live  atomic.Int64 // instances alive
+	rpool runPool      // warm run instances, with Config.RunInstanceCalls > 1
+
 	// With NoCallTimeout, runs use a second, interruptible compilation of wasm.
 	wasm        []byte
 	runOnce     sync.Once
@@ -160,11 +165,26 @@ func guestToRouter(runner, kind string, g *abi.GuestError) error {
 }
 
 // Run executes a guest plan: it calls the run export with in, in a fresh instance that no
-// other task has touched and that is closed afterwards. The run is bounded by ctx (the
-// supervisor's task deadline), not by the per-call deadline. It returns the run's output.
+// other task has touched and that is closed afterwards (or, with Config.RunInstanceCalls > 1,
+// in a warm instance of this module's run pool). The run is bounded by ctx (the supervisor's
+// task deadline), not by the per-call deadline. It returns the run's output.
 func (m *Module) Run(ctx context.Context, in *abi.RunInput) ([]byte, error) {
+	return m.RunWith(ctx, in, RunOptions{})
+}
+
+// RunOptions are the optional parts of a run.
+type RunOptions struct {
+	// OnLine, when set, receives the lines the guest emits (the emit import) and logs during
+	// the run, as they come, on the run's goroutine. Logs still go to the runtime's logger.
+	OnLine func(RunLine)
+}
+
+// RunWith is Run with options. Errors that mean the run never started (no run export, the
+// module closed, instantiation or _initialize failed) match ErrSetup; a guest error or trap
+// during the run does not.
+func (m *Module) RunWith(ctx context.Context, in *abi.RunInput, opts RunOptions) ([]byte, error) {
 	if !m.info.HasRun {
-		return nil, m.callErr(abi.ExportRun, ErrNoRun)
+		return nil, m.callErr(abi.ExportRun, setup(ErrNoRun))
 	}
 	input, err := json.Marshal(in)
 	if err != nil {
@@ -173,26 +193,24 @@ func (m *Module) Run(ctx context.Context, in *abi.RunInput) ([]byte, error) {
 	m.mu.Lock()
 	if m.closed.Load() {
 		m.mu.Unlock()
-		return nil, m.callErr(abi.ExportRun, ErrClosed)
+		return nil, m.callErr(abi.ExportRun, setup(ErrClosed))
 	}
 	m.runs.Add(1)
 	m.mu.Unlock()
 	defer m.runs.Done()
 
-	compiled, err := m.runCode(ctx)
+	inst, err := m.runInstance(ctx)
 	if err != nil {
-		return nil, m.callErr(abi.ExportRun, err)
+		return nil, m.callErr(abi.ExportRun, setup(err))
 	}
-	inst, err := m.instantiate(ctx, compiled, true)
-	if err != nil {
-		return nil, m.callErr(abi.ExportRun, err)
-	}
-	defer inst.close(context.Background())
+	inst.st.sink = opts.OnLine
 	ret, err := m.call(ctx, inst, fnRun, input, 0)
+	inst.st.sink = nil
+	out := append([]byte(nil), inst.st.output...)
+	m.releaseRun(inst, err != nil)
 	if err != nil {
 		return nil, m.callErr(abi.ExportRun, err)
 	}
-	out := append([]byte(nil), inst.st.output...)
 	if ret != 0 {
 		return nil, m.callErr(abi.ExportRun, fmt.Errorf("%w: returned %d: %w", ErrGuest, ret, abi.ParseGuestError(out)))
 	}
@@ -232,6 +250,10 @@ func (m *Module) Close(ctx context.Context) error {
 		return err
 	}
 	m.runs.Wait()
+	m.rpool.closeAll(ctx)
+	if m.meter != nil {
+		m.meter.Closed()
+	}
 	if m.runCompiled != nil {
 		_ = m.runCompiled.Close(ctx)
 	}

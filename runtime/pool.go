@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // pool holds a module's idle instances. tokens bounds the instances in existence: a call takes
@@ -11,8 +12,8 @@ import (
 type pool struct {
 	tokens  chan struct{}
 	closing chan struct{} // closed by Module.Close: waiters give up
-	mu     sync.Mutex
-	idle   []*instance
+	mu      sync.Mutex
+	idle    []*instance
 }
 
 func newPool(max int) pool {
@@ -23,6 +24,11 @@ func (m *Module) acquire(ctx context.Context) (*instance, error) {
 	select {
 	case m.pool.tokens <- struct{}{}:
 	default:
+		var start time.Time
+		if m.meter != nil {
+			start = time.Now()
+			defer func() { m.meter.PoolWaited(time.Since(start)) }()
+		}
 		select { // all instances busy: wait for one
 		case m.pool.tokens <- struct{}{}:
 		case <-m.pool.closing:

@@ -35,6 +35,8 @@ type Runtime struct {
 	limits        Limits
 	logger        *slog.Logger
 	interruptible bool
+	observer      Observer
+	runCalls      int // Config.RunInstanceCalls
 
 	mu      sync.Mutex
 	modules map[*Module]struct{}
@@ -53,6 +55,8 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		logger:        cfg.Logger,
 		interruptible: limits.CallTimeout > 0,
 		modules:       map[*Module]struct{}{},
+		observer:      cfg.Observer,
+		runCalls:      cfg.RunInstanceCalls,
 	}
 	if rt.logger == nil {
 		rt.logger = slog.New(slog.DiscardHandler)
@@ -173,9 +177,22 @@ func (rt *Runtime) Inspect(ctx context.Context, path string) (*ModuleInfo, error
 var wasmMagic = []byte("\x00asm")
 
 func (rt *Runtime) load(ctx context.Context, path string, wasm []byte) (*Module, *ModuleInfo, error) {
-	sum := sha256.Sum256(wasm)
-	info := &ModuleInfo{Path: path, Size: len(wasm), SHA256: hex.EncodeToString(sum[:])}
+	// Hash in parallel with the compilation: a large module's hash costs milliseconds, which
+	// hot reload's swap latency would otherwise pay on top of the compile.
+	sumc := make(chan [sha256.Size]byte, 1)
+	go func() { sumc <- sha256.Sum256(wasm) }()
+	info := &ModuleInfo{Path: path, Size: len(wasm)}
+	hashed := func() {
+		if info.SHA256 == "" {
+			sum := <-sumc
+			info.SHA256 = hex.EncodeToString(sum[:])
+		}
+	}
 	fail := func(stage string, err error) (*Module, *ModuleInfo, error) {
+		hashed()
+		if rt.observer != nil {
+			rt.observer.ModuleRejected(path, stage)
+		}
 		return nil, info, &LoadError{Path: path, Stage: stage, Err: err}
 	}
 	if len(wasm) < 8 || !bytes.Equal(wasm[:4], wasmMagic) {
@@ -190,6 +207,7 @@ func (rt *Runtime) load(ctx context.Context, path string, wasm []byte) (*Module,
 		return fail("compile", errorf(ErrInvalidModule, "%v", err))
 	}
 	info.CompileTime = time.Since(start)
+	hashed()
 	exports, imports := compiled.Exports(), compiled.Imports()
 	slices.SortFunc(exports, func(a, b engine.Export) int { return strings.Compare(a.Name, b.Name) })
 	info.Exports, info.Imports = describeExports(exports), describeImports(imports)
@@ -224,6 +242,10 @@ func (rt *Runtime) load(ctx context.Context, path string, wasm []byte) (*Module,
 		return fail(err.stage, err.err)
 	}
 	m.info = *info
+	if rt.observer != nil {
+		m.meter = rt.observer.ModuleLoaded(ModuleRef{Runner: m.name, Digest: info.SHA256, Path: path}, info.CompileTime)
+		m.meter.PoolSize(int(m.live.Load()))
+	}
 	m.pool.idle = append(m.pool.idle, first)
 	rt.mu.Lock()
 	rt.modules[m] = struct{}{}
@@ -302,6 +324,9 @@ func (rt *Runtime) LoadDir(ctx context.Context, dir string) (mods []*Module, err
 			continue
 		}
 		if first, dup := owner[m.Name()]; dup {
+			if rt.observer != nil {
+				rt.observer.ModuleRejected(paths[i], "register")
+			}
 			errs = append(errs, &LoadError{Path: paths[i], Stage: "register",
 				Err: errorf(ErrDuplicateName, "runner %q is already loaded from %s, which comes first in lexical order", m.Name(), first)})
 			_ = m.Close(ctx)

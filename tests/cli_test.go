@@ -178,7 +178,8 @@ func TestRunJSONFields(t *testing.T) {
 	var m map[string]any
 	decode(t, r, &m)
 	want := map[string]string{"runId": "string", "runner": "string", "module": "string", "plan": "object",
-		"output": "object", "outcome": "string", "error": "null", "durationMs": "number"}
+		"output": "object", "outcome": "string", "phase": "string", "attempts": "number", "exitCode": "null",
+		"error": "null", "lines": "array", "durationMs": "number"}
 	for field, typ := range want {
 		v, ok := m[field]
 		if !ok {
@@ -225,7 +226,9 @@ func jsonType(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-func TestRunExecPlansAreNotExecuted(t *testing.T) {
+// TestRunExecPlansNeedAllowExec: exec plans are denied by default, with an error naming the
+// policy and the flag that grants the command; --allow-exec runs them, printing their lines.
+func TestRunExecPlansNeedAllowExec(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		task    string
@@ -242,9 +245,14 @@ func TestRunExecPlansAreNotExecuted(t *testing.T) {
 			expect(t, r, exitNotExecuted, []string{
 				"runner:   go-subprocess (examples/runners/go-subprocess.wasm)",
 				"plan:     exec",
-				`"command": "` + tt.command + `"`,
-				"outcome:  not-executed: this version executes guest plans only",
+				`"command":"` + tt.command + `"`,
+				`error:    exec policy: command "` + tt.command + `" is not allowed`,
+				"; grant it with --allow-exec " + tt.command + "\n",
+				"phase:    failed after 1 attempt",
 			}, nil)
+
+			r = cli(t, "run", "--runners", examples, "--allow-exec", tt.command, tt.task)
+			expect(t, r, exitOK, []string{"plan:     exec", "stdout | ", "exit code: 0", "phase:    succeeded after 1 attempt", "outcome:  success ("}, nil)
 
 			r = cli(t, "run", "--runners", examples, "-o", "json", tt.task)
 			expect(t, r, exitNotExecuted, nil, nil)
@@ -263,8 +271,8 @@ func TestRunExecPlansAreNotExecuted(t *testing.T) {
 			if plan.Exec.Command != tt.command || !slices.Equal(plan.Exec.Args, tt.args) || plan.Exec.Env["GREETING"] != "hello" {
 				t.Errorf("exec plan %+v, want %s %q with GREETING=hello", *plan.Exec, tt.command, tt.args)
 			}
-			if rec.Outcome != "not-executed" || rec.Error == nil || string(rec.Output) != "null" {
-				t.Errorf("outcome %q, error %v, output %s; want not-executed with an explanation and no output", rec.Outcome, rec.Error, rec.Output)
+			if rec.Outcome != "failure" || rec.Error == nil || !strings.Contains(*rec.Error, "exec policy") || string(rec.Output) != "null" {
+				t.Errorf("outcome %q, error %v, output %s; want failure with the policy's explanation and no output", rec.Outcome, rec.Error, rec.Output)
 			}
 		})
 	}
@@ -346,16 +354,16 @@ func TestRouteExamples(t *testing.T) {
 		detail map[string]string // file: a substring of its detail
 		last   string
 	}{
-		{"transform", exitOK, []string{"go-subprocess.wasm kind-filtered", "go-transform.wasm chosen", "wat-echo.wasm not-asked"},
+		{"transform", exitOK, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm kind-filtered", "go-transform.wasm chosen", "rust-httpcheck.wasm not-asked", "wat-echo.wasm not-asked"},
 			map[string]string{"go-subprocess.wasm": "handles subprocess; task kind is transform"},
 			"chosen: go-transform (examples/runners/go-transform.wasm)"},
-		{"echo", exitOK, []string{"go-subprocess.wasm kind-filtered", "go-transform.wasm kind-filtered", "wat-echo.wasm chosen"},
+		{"echo", exitOK, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm kind-filtered", "go-transform.wasm kind-filtered", "rust-httpcheck.wasm kind-filtered", "wat-echo.wasm chosen"},
 			nil, "chosen: wat-echo (examples/runners/wat-echo.wasm)"},
-		{"subprocess", exitOK, []string{"go-subprocess.wasm chosen", "go-transform.wasm not-asked", "wat-echo.wasm not-asked"},
+		{"subprocess", exitOK, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm chosen", "go-transform.wasm not-asked", "rust-httpcheck.wasm not-asked", "wat-echo.wasm not-asked"},
 			nil, "chosen: go-subprocess (examples/runners/go-subprocess.wasm)"},
-		{"selector", exitOK, []string{"go-subprocess.wasm kind-filtered", "go-transform.wasm chosen", "wat-echo.wasm not-asked"},
+		{"selector", exitOK, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm kind-filtered", "go-transform.wasm chosen", "rust-httpcheck.wasm not-asked", "wat-echo.wasm not-asked"},
 			nil, "chosen: go-transform (examples/runners/go-transform.wasm)"},
-		{"nomatch", exitNoRunner, []string{"go-subprocess.wasm kind-filtered", "go-transform.wasm selector", "wat-echo.wasm kind-filtered"},
+		{"nomatch", exitNoRunner, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm kind-filtered", "go-transform.wasm selector", "rust-httpcheck.wasm kind-filtered", "wat-echo.wasm kind-filtered"},
 			map[string]string{"go-transform.wasm": "lang In [rust zig]"},
 			"chosen: no runner (no suitable runner for task kind: transform)"},
 	}

@@ -36,17 +36,23 @@ func repoRoot(t *testing.T) string {
 
 func sameFile(t *testing.T, built, committed, rel string) {
 	t.Helper()
+	sameFileHint(t, built, committed, rel, staleHint)
+}
+
+// sameFileHint is sameFile with the command that rebuilds the module.
+func sameFileHint(t *testing.T, built, committed, rel, hint string) {
+	t.Helper()
 	a, err := os.ReadFile(built)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(committed)
 	if err != nil {
-		t.Fatalf("%s is missing: %s", rel, staleHint)
+		t.Fatalf("%s is missing: %s", rel, hint)
 	}
 	if sha256.Sum256(a) != sha256.Sum256(b) {
 		t.Errorf("%s is stale: %s (built %d bytes with %s, committed %d bytes; a module built "+
-			"by another Go or wabt release differs too)", rel, staleHint, len(a), runtime.Version(), len(b))
+			"by another release of its toolchain differs too)", rel, hint, len(a), runtime.Version(), len(b))
 	}
 }
 

@@ -212,3 +212,28 @@ func fixtureTask(t *testing.T, timeoutMs int) string {
 	return writeFile(t, t.TempDir(), "fixture.json",
 		fmt.Sprintf(`{"slot":"fx","kind":{"extension":{"type":"fixture"}},"timeout":%d}`, timeoutMs))
 }
+
+// cliProcOf returns the OS process of a started CLI.
+func cliProcOf(p *cliProcess) *os.Process { return p.cmd.(*exec.Cmd).Process }
+
+// exitCodeOf returns the exit code of a finished command's Wait error.
+func exitCodeOf(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// processRuns reports whether pid runs: a killed orphan stays a zombie until init reaps it.
+func processRuns(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(stat), ") ")
+	return !strings.HasPrefix(rest, "Z")
+}

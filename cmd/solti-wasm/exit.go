@@ -9,11 +9,11 @@ import (
 // listed in the root command's help; keep the two in step.
 const (
 	ExitOK          = 0   // the task succeeded (run), a runner would be chosen (route), the module is a valid runner (inspect)
-	ExitFailure     = 1   // the task's guest failed or trapped (run); the module is not a valid runner (inspect)
+	ExitFailure     = 1   // the task failed or exhausted its retries (run); the module is not a valid runner (inspect)
 	ExitUsage       = 2   // a bad flag, flag value, argument or command
 	ExitInvalidTask = 3   // the task file is unreadable, not JSON, or not a valid spec
 	ExitNoRunner    = 4   // no module loaded, no runner for the task, or the chosen runner failed to build
-	ExitNotExecuted = 5   // a plan was built but this version does not execute its type (exec, wasi)
+	ExitNotExecuted = 5   // a plan was built but the host's policy refused it (an exec command not in --allow-exec)
 	ExitTimeout     = 124 // the task's timeout expired during the run (as timeout(1))
 	ExitCanceled    = 130 // SIGINT or SIGTERM stopped the command (128 + SIGINT, as shells report it)
 )

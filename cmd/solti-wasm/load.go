@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/registry"
 	"github.com/solti-wasm/solti-wasm/router"
 	"github.com/solti-wasm/solti-wasm/runtime"
 )
@@ -20,6 +21,7 @@ type runnerSet struct {
 	modules []*runtime.Module
 	failed  []*runtime.LoadError
 	router  *router.Router
+	compare func(a, b string) int // routing order of two module files
 }
 
 // loadRunners loads every *.wasm of dir and registers the modules, in file order, with a
@@ -37,19 +39,19 @@ func loadRunners(ctx context.Context, rt *runtime.Runtime, dir string, env abi.E
 	case !fi.IsDir():
 		return nil, fail(ExitNoRunner, "--runners %s: not a directory", dir)
 	}
-	mods, errs := rt.LoadDir(ctx, dir)
+	// The registry's loading rules (routing order, order file, duplicate names, sample smoke
+	// test) are watch's, so run, route and a hot-reloading host agree on a directory.
 	set := &runnerSet{dir: dir, router: router.New(router.BuildContext{Env: env})}
-	for _, err := range errs {
-		set.addFailed(err, warn)
+	reg, err := registry.Open(ctx, registry.Config{Dir: dir, Runtime: rt, Router: set.router})
+	if err != nil {
+		return nil, fail(ExitNoRunner, "--runners %s: %w", dir, err)
 	}
-	for _, m := range mods {
-		if err := set.router.Register(m); err != nil {
-			// LoadDir already refuses duplicate names and bad labels, so this is a
-			// safety net: the module is reported like any other that failed to load.
-			set.addFailed(&runtime.LoadError{Path: m.Path(), Stage: "register", Err: err}, warn)
-			continue
-		}
-		set.modules = append(set.modules, m)
+	set.compare = reg.Compare
+	for _, le := range reg.Failed() {
+		set.addFailed(le, warn)
+	}
+	for _, v := range reg.Current() {
+		set.modules = append(set.modules, v.Module())
 	}
 	if len(set.modules) == 0 {
 		if len(set.failed) == 0 {

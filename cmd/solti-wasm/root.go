@@ -23,14 +23,15 @@ runnerSelector and whose supports export says yes builds the plan.
 Exit codes:
     0  success: the task succeeded (run), a runner would be chosen (route),
        the module is a valid runner (inspect)
-    1  the task failed: its guest returned an error or trapped (run);
+    1  the task failed: its guest returned an error or trapped, its process
+       or WASI module exited non-zero, or it exhausted its retries (run);
        the module is not a valid runner (inspect)
     2  usage error: a bad flag, flag value, argument or command
     3  invalid task: the task file is unreadable, not JSON, or not a valid spec
     4  no runner: no module loaded, no runner for the task, or the chosen
        runner failed to build
-    5  the plan was built but not executed: this version executes guest plans
-       only (exec and wasi plans are printed)
+    5  the plan was built but not executed: the host's policy refused it
+       (an exec plan whose command --allow-exec does not name)
   124  the task's timeout expired while it ran
   130  canceled by SIGINT or SIGTERM`
 
@@ -44,6 +45,11 @@ type globalOptions struct {
 
 	stdout, stderr io.Writer
 	logger         *slog.Logger // set once the flags are parsed
+
+	// Set by a command before newRuntime: the wasm meters (--metrics-addr) and the run
+	// instance policy (run --warm-runs).
+	observer         runtime.Observer
+	runInstanceCalls int
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -78,7 +84,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		"deadline of each name, describe, supports and build call; 0 disables it, and makes every call, runs included, uninterruptible (trusted modules only)")
 	f.Uint32Var(&opts.maxMemoryPages, "max-memory-pages", opts.maxMemoryPages, "linear memory cap per module instance, in 64 KiB pages")
 
-	root.AddCommand(newRunCmd(opts), newRouteCmd(opts), newInspectCmd(opts), newVersionCmd(opts))
+	root.AddCommand(newRunCmd(opts), newRouteCmd(opts), newInspectCmd(opts), newVersionCmd(opts), newWatchCmd(opts), newNewCmd(opts))
 	return root
 }
 
@@ -106,6 +112,9 @@ func (o *globalOptions) newRuntime(ctx context.Context) (*runtime.Runtime, error
 		CacheDir: o.cacheDir,
 		Limits:   runtime.Limits{CallTimeout: timeout, MaxMemoryPages: o.maxMemoryPages},
 		Logger:   o.logger,
+		Observer: o.observer,
+
+		RunInstanceCalls: o.runInstanceCalls,
 	})
 	if err != nil {
 		return nil, usageError("--cache-dir %q: %w (--cache-dir=\"\" disables the cache)", o.cacheDir, err)

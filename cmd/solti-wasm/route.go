@@ -121,7 +121,7 @@ func routeTask(ctx context.Context, o *globalOptions, f *routeFlags, taskPath st
 	}
 	// Routing order is file order, so a stable sort by file puts each module that failed
 	// to load where it would have been, and leaves the runners in routing order.
-	slices.SortStableFunc(rep.Runners, func(a, b routeLine) int { return strings.Compare(a.Module, b.Module) })
+	slices.SortStableFunc(rep.Runners, func(a, b routeLine) int { return set.compare(a.Module, b.Module) })
 	for i := range rep.Runners {
 		if rep.Runners[i].Verdict == string(router.VerdictChosen) {
 			rep.Chosen = &rep.Runners[i]

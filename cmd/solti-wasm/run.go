@@ -8,43 +8,59 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/executor"
 	"github.com/solti-wasm/solti-wasm/router"
-	"github.com/solti-wasm/solti-wasm/runtime"
+	"github.com/solti-wasm/solti-wasm/supervisor"
 )
 
-// outcomeNotExecuted is run's outcome for a plan this version does not execute.
-const outcomeNotExecuted = "not-executed"
-
-// notExecutedWhy is the one-line explanation that goes with outcomeNotExecuted.
-const notExecutedWhy = "this version executes guest plans only; exec and wasi execution arrives with the supervisor"
-
 type runFlags struct {
-	runners string
-	output  outputFormat
-	env     []string
+	runners     string
+	output      outputFormat
+	env         []string
+	allowExec   []string
+	wasiDir     string
+	warmRuns    int
+	metricsAddr string
 }
 
 func newRunCmd(o *globalOptions) *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
 		Use:   "run --runners DIR TASK.json",
-		Short: "Route a task to a runner module, build its plan and execute it",
+		Short: "Route a task to a runner module, build its plan and run it under a supervisor",
 		Long: `Loads every module in the runners directory (a module that fails to load is reported
-and skipped), routes the task to the first runner that takes it, has it build a plan and
-executes the plan: a guest plan runs the same module's run export, bounded by the task's
-timeout and stopped by SIGINT or SIGTERM. Exec and wasi plans are printed, not executed.
+and skipped), routes the task to the first runner that takes it, has it build a plan and runs
+the plan under a supervisor that applies the task's timeout, restart, backoff and maxRetries:
 
-The guest gets a run input with the run id, attempt 1, the task env overlaid with --env
-(--env wins), and the plan's payload.`,
+  guest  the same module's run export, in a fresh sandboxed instance per attempt
+         (--warm-runs N: a warm per-module pool, each instance retired after N runs or any
+         fault); the guest's emitted lines and logs are printed live
+  exec   a subprocess in its own process group, only if --allow-exec names its command
+         (exec is denied by default); its environment is this process's, overlaid with the
+         plan's env; stdout and stderr are printed live, line by line
+  wasi   a WASI command module from --wasi-dir (default: the wasi subdirectory of the
+         runners directory), with its args and env and nothing else
+         granted (no files, network or host environment); output printed live
+
+SIGINT or SIGTERM cancels the task: the process group is killed, the guest stopped, and the
+task ends canceled (a second signal kills solti-wasm at once). The exit code follows the
+final phase (see solti-wasm --help).
+
+The guest gets a run input with the run id, the attempt number, the task env overlaid with
+--env (--env wins), and the plan's payload.`,
 		Example: `  solti-wasm run --runners examples/runners examples/tasks/transform.json
-  solti-wasm run --runners examples/runners --output json --env GREETING=hi examples/tasks/echo.json`,
+  solti-wasm run --runners examples/runners --allow-exec echo examples/tasks/subprocess.json
+  solti-wasm run --runners examples/runners --output json --env GREETING=hi examples/tasks/echo.json
+  solti-wasm run --runners examples/runners --metrics-addr 127.0.0.1:9464 examples/tasks/transform.json`,
 		Args: exactArgs("TASK.json"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runTask(cmd.Context(), o, &f, args[0])
@@ -53,28 +69,50 @@ The guest gets a run input with the run id, attempt 1, the task env overlaid wit
 	addRunnersFlag(cmd, &f.runners)
 	addOutputFlag(cmd, &f.output)
 	cmd.Flags().StringArrayVar(&f.env, "env", nil, "KEY=VALUE for the task's env, over the task's own values (repeatable)")
+	cmd.Flags().StringArrayVar(&f.allowExec, "allow-exec", nil, "allow exec plans to run COMMAND, exactly as the plan names it (repeatable); exec is denied by default")
+	cmd.Flags().StringVar(&f.wasiDir, "wasi-dir", "", "directory of the WASI command modules wasi plans name (default: DIR/wasi under --runners)")
+	cmd.Flags().IntVar(&f.warmRuns, "warm-runs", 0, "serve guest runs from a warm per-module instance pool, retiring each instance after N runs; 0: a fresh instance per run")
+	addMetricsFlag(cmd, &f.metricsAddr)
 	return cmd
 }
 
 // runRecord is what run reports: the --output json object, and the lines of the text form.
 type runRecord struct {
-	RunID   string    `json:"runId"`
-	Runner  string    `json:"runner"`
-	Module  string    `json:"module"`
-	Plan    *abi.Plan `json:"plan"`
-	Output  any       `json:"output"` // the guest's output: embedded JSON when valid, else a string
-	Outcome string    `json:"outcome"`
-	Error   *string   `json:"error"`
-	// DurationMs is the run's wall time; 0 for a plan not executed.
+	RunID  string    `json:"runId"`
+	Runner string    `json:"runner"`
+	Module string    `json:"module"`
+	Plan   *abi.Plan `json:"plan"`
+	// Output is the guest's output of the last successful attempt: embedded JSON when
+	// valid, else a string; null for exec and wasi plans, whose output is their lines.
+	Output any `json:"output"`
+	// Outcome is the last attempt's: success, failure, timeout or canceled.
+	Outcome string `json:"outcome"`
+	// Phase is the task's final phase: succeeded, failed, timeout, canceled or exhausted.
+	Phase    string  `json:"phase"`
+	Attempts int     `json:"attempts"`
+	ExitCode *int    `json:"exitCode"`
+	Error    *string `json:"error"`
+	// Lines are the live output lines of every attempt.
+	Lines []runLine `json:"lines"`
+	// DurationMs is the wall time from the first attempt's start to the task's end.
 	DurationMs float64 `json:"durationMs"`
 
 	output   []byte
 	duration time.Duration
 }
 
+type runLine struct {
+	Attempt int    `json:"attempt"`
+	Stream  string `json:"stream"`
+	Text    string `json:"text"`
+}
+
 func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string) error {
 	if f.runners == "" {
 		return usageError("--runners: must name a directory of runner modules")
+	}
+	if f.warmRuns < 0 {
+		return usageError("--warm-runs %d: must be >= 0", f.warmRuns)
 	}
 	env, err := parseEnv(f.env)
 	if err != nil {
@@ -91,6 +129,12 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 	// should a guest not stop.
 	context.AfterFunc(ctx, stop)
 
+	ms, err := startMetrics(o, f.metricsAddr)
+	if err != nil {
+		return err
+	}
+	defer ms.Close()
+	o.runInstanceCalls = f.warmRuns
 	rt, err := o.newRuntime(ctx)
 	if err != nil {
 		return err
@@ -116,91 +160,179 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 		return fail(ExitNoRunner, "%s: %w", taskPath, err)
 	}
 
+	wasiDir := f.wasiDir
+	if wasiDir == "" {
+		wasiDir = filepath.Join(f.runners, "wasi")
+	}
+	exe := &executor.Config{
+		Exec:      executor.ExecPolicy{Allow: f.allowExec},
+		ExecEnv:   os.Environ(),
+		Runtime:   rt,
+		ModuleDir: wasiDir,
+	}
+	guestEnv := (&router.BuildContext{Env: env}).MergedEnv(router.TaskEnv(req.Spec))
 	mod := set.module(built.Runner.Name())
-	rec := &runRecord{RunID: built.RunID.ID, Runner: built.Runner.Name(), Module: mod.Path(), Plan: built.Plan}
-	code := ExitNotExecuted
-	if built.Plan.Guest != nil {
-		in := &abi.RunInput{
-			RunID:   built.RunID.ID,
-			Attempt: 1,
-			Env:     (&router.BuildContext{Env: env}).MergedEnv(router.TaskEnv(req.Spec)),
-			Payload: built.Plan.Guest.Payload,
-		}
-		timeout := time.Duration(req.Spec.TimeoutMs) * time.Millisecond
-		code = executeGuest(ctx, o, mod, in, timeout, rec)
-	} else {
-		rec.Outcome = outcomeNotExecuted
-		why := notExecutedWhy
-		rec.Error = &why
+	plan := *built
+	if _, ok := plan.Runner.(executor.StreamingRunner); !ok {
+		plan.Runner = mod // the module itself streams its guest's lines live
 	}
-	if f.output == outputJSON {
-		err = writeJSON(o.stdout, rec)
-	} else {
-		err = rec.writeText(o.stdout)
-	}
+	task, rtype, err := exe.Task(&plan, guestEnv)
 	if err != nil {
+		return fail(ExitFailure, "%s: %w", taskPath, err)
+	}
+
+	rec := &runRecord{RunID: built.RunID.ID, Runner: built.Runner.Name(), Module: mod.Path(), Plan: built.Plan, Lines: []runLine{}}
+	p := &runPrinter{w: o.stdout, text: f.output == outputText, rec: rec}
+	if err := p.header(); err != nil {
 		return fail(ExitFailure, "writing the report: %w", err)
 	}
-	return reported(code)
-}
 
-// executeGuest runs mod's run export with in, bounded by timeout and by ctx (the signals),
-// fills rec's output, outcome, error and duration, and returns the exit code.
-func executeGuest(ctx context.Context, o *globalOptions, mod *runtime.Module, in *abi.RunInput, timeout time.Duration, rec *runRecord) (code int) {
-	runCtx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("the task's timeout of %v expired", timeout))
-	defer cancel()
-	o.logger.Info("run started", "runId", in.RunID, "runner", mod.Name(), "module", mod.Path(), "timeout", timeout)
+	var metrics router.MetricsBackend
+	if ms != nil {
+		metrics = ms.metrics
+	}
+	sup := supervisor.New(supervisor.Config{Metrics: metrics})
+	defer sup.Close(context.Background())
+	timeout := time.Duration(req.Spec.TimeoutMs) * time.Millisecond
+	o.logger.Info("run started", "runId", rec.RunID, "runner", rec.Runner, "module", rec.Module, "plan", built.Plan.Type(), "timeout", timeout)
 	start := time.Now()
-	out, err := mod.Run(runCtx, in)
+	h, err := sup.Submit(ctx, supervisor.Job{
+		RunID: rec.RunID, Spec: req.Spec, Task: task, RunnerType: rtype,
+		OnLine: p.line, OnStatus: p.status,
+	})
+	if err != nil {
+		return fail(ExitFailure, "%s: %w", taskPath, err)
+	}
+	<-h.Done()
+	st := h.Status()
 	rec.duration = time.Since(start)
 	rec.DurationMs = durationMs(rec.duration)
-
-	switch {
-	case err == nil:
-		rec.Outcome, code = string(router.OutcomeSuccess), ExitOK
-		rec.output, rec.Output = out, jsonOrString(out)
-	case ctx.Err() != nil || errors.Is(err, runtime.ErrCanceled):
-		rec.Outcome, code = string(router.OutcomeCanceled), ExitCanceled
-	case runCtx.Err() != nil || errors.Is(err, runtime.ErrDeadline):
-		rec.Outcome, code = string(router.OutcomeTimeout), ExitTimeout
-	default:
-		rec.Outcome, code = string(router.OutcomeFailure), ExitFailure
+	rec.Phase, rec.Outcome, rec.Attempts, rec.ExitCode = string(st.Phase), string(st.Outcome), st.Attempt, st.ExitCode
+	if st.Output != nil {
+		rec.output, rec.Output = st.Output, jsonOrString(st.Output)
 	}
-	if err != nil {
-		msg := oneLine(err.Error())
+	if st.Err != nil {
+		msg := oneLine(st.Err.Error())
+		if errors.Is(st.Err, executor.ErrPolicy) && built.Plan.Exec != nil {
+			msg += fmt.Sprintf("; grant it with --allow-exec %s", built.Plan.Exec.Command)
+		}
 		rec.Error = &msg
 	}
-	o.logger.Info("run finished", "runId", in.RunID, "outcome", rec.Outcome, "duration", rec.duration)
-	return code
+	o.logger.Info("run finished", "runId", rec.RunID, "phase", rec.Phase, "outcome", rec.Outcome, "attempts", rec.Attempts, "duration", rec.duration)
+	if err := p.summary(); err != nil {
+		return fail(ExitFailure, "writing the report: %w", err)
+	}
+	return reported(exitForPhase(st))
 }
 
-func (r *runRecord) writeText(w io.Writer) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "run id:   %s\n", r.RunID)
-	fmt.Fprintf(&b, "runner:   %s (%s)\n", r.Runner, r.Module)
-	fmt.Fprintf(&b, "plan:     %s\n", r.Plan.Type())
-	if r.Outcome == outcomeNotExecuted {
-		plan, err := json.MarshalIndent(r.Plan, "  ", "  ")
+// exitForPhase maps a task's final status to the exit code.
+func exitForPhase(st supervisor.Status) int {
+	switch st.Phase {
+	case supervisor.PhaseSucceeded:
+		return ExitOK
+	case supervisor.PhaseTimeout:
+		return ExitTimeout
+	case supervisor.PhaseCanceled:
+		return ExitCanceled
+	}
+	if errors.Is(st.Err, executor.ErrPolicy) {
+		return ExitNotExecuted
+	}
+	return ExitFailure // failed, exhausted
+}
+
+// runPrinter writes run's report: in text, the header, then live lines and attempts as they
+// come, then the summary; in JSON, one object at the end.
+type runPrinter struct {
+	w    io.Writer
+	text bool
+	rec  *runRecord
+
+	mu  sync.Mutex
+	err error
+}
+
+func (p *runPrinter) printf(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+func (p *runPrinter) header() error {
+	if !p.text {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.rec
+	p.printf("run id:   %s\n", r.RunID)
+	p.printf("runner:   %s (%s)\n", r.Runner, r.Module)
+	p.printf("plan:     %s\n", r.Plan.Type())
+	if r.Plan.Guest == nil { // exec and wasi plans: show what will run
+		plan, err := json.Marshal(r.Plan)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(&b, "  %s\n", plan)
-		fmt.Fprintf(&b, "outcome:  %s: %s\n", r.Outcome, notExecutedWhy)
-		_, err = io.WriteString(w, b.String())
-		return err
+		p.printf("  %s\n", plan)
+	}
+	return p.err
+}
+
+var streamTags = map[supervisor.Stream]string{supervisor.Stdout: "stdout", supervisor.Stderr: "stderr", supervisor.Log: "log   "}
+
+// line records a live line, and prints it in text mode.
+func (p *runPrinter) line(a supervisor.Attempt, l supervisor.Line) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rec.Lines = append(p.rec.Lines, runLine{Attempt: a.Number, Stream: string(l.Stream), Text: l.Text})
+	if p.text {
+		p.printf("%s | %s\n", streamTags[l.Stream], l.Text)
+	}
+}
+
+// status prints each attempt that will be retried, as it ends.
+func (p *runPrinter) status(st supervisor.Status) {
+	if !p.text || st.Phase != supervisor.PhasePending || st.Attempt == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	msg := ""
+	if st.Error != "" {
+		msg = ": " + oneLine(st.Error)
+	}
+	p.printf("attempt %d: %s%s; restarting\n", st.Attempt, st.Outcome, msg)
+}
+
+func (p *runPrinter) summary() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.rec
+	if !p.text {
+		return writeJSON(p.w, r)
 	}
 	switch {
 	case r.output != nil:
-		fmt.Fprintf(&b, "output:   %s\n", strings.TrimSuffix(string(r.output), "\n"))
-	case r.Error == nil:
-		b.WriteString("output:   (none)\n")
+		p.printf("output:   %s\n", strings.TrimSuffix(string(r.output), "\n"))
+	case r.Plan.Guest != nil && r.Error == nil:
+		p.printf("output:   (none)\n")
+	}
+	if r.ExitCode != nil {
+		p.printf("exit code: %d\n", *r.ExitCode)
 	}
 	if r.Error != nil {
-		fmt.Fprintf(&b, "error:    %s\n", *r.Error)
+		p.printf("error:    %s\n", *r.Error)
 	}
-	fmt.Fprintf(&b, "outcome:  %s (%s)\n", r.Outcome, formatDuration(r.duration))
-	_, err := io.WriteString(w, b.String())
-	return err
+	p.printf("phase:    %s after %d attempt%s\n", r.Phase, r.Attempts, plural(r.Attempts))
+	p.printf("outcome:  %s (%s)\n", r.Outcome, formatDuration(r.duration))
+	return p.err
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 // parseEnv reads --env KEY=VALUE flags; a later value of a key wins.

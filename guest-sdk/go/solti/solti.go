@@ -42,6 +42,15 @@ type Runner interface {
 	Build(b *BuildRequest) (*abi.Plan, error)
 }
 
+// SupportsChecker is implemented by runners whose supports can fail rather than answer (a
+// spec it cannot even classify, a broken configuration): when the registered Runner is also a
+// SupportsChecker, the supports export calls CheckSupports instead of Supports, and an error
+// makes it return a negative result with the error as output. The host counts that as "no"
+// and shows the error to the operator (solti-wasm route).
+type SupportsChecker interface {
+	CheckSupports(s *Spec) (bool, error)
+}
+
 // Executor is implemented by runners that execute their own guest plans: when the registered
 // Runner is also an Executor, the run export calls Run with the plan's payload.
 type Executor interface {
@@ -136,6 +145,16 @@ func callSupports(in []byte) (rc int32, out []byte) {
 		return rcSupportsFail, errorJSON(errNoRunner)
 	}
 	theSpec.reset(in)
+	if sc, ok := registered.(SupportsChecker); ok {
+		yes, err := sc.CheckSupports(&theSpec)
+		switch {
+		case err != nil:
+			return rcSupportsFail, errorJSON(asGuestError(err))
+		case yes:
+			return abi.SupportsYes, nil
+		}
+		return abi.SupportsNo, nil
+	}
 	if registered.Supports(&theSpec) {
 		return abi.SupportsYes, nil
 	}

@@ -254,3 +254,26 @@ func BenchmarkKind1KiB(b *testing.B) {
 		}
 	}
 }
+
+// checker is a runner whose supports can fail.
+type checker struct {
+	fakeRunner
+	yes bool
+	err error
+}
+
+func (c *checker) CheckSupports(*Spec) (bool, error) { return c.yes, c.err }
+
+func TestCheckSupports(t *testing.T) {
+	spec := canonical(t, `{"slot":"a","kind":{"extension":{"type":"t"}},"timeout":1}`)
+	c := &checker{yes: true}
+	with(t, c)
+	rc, out := callSupports(spec)
+	check(t, "CheckSupports yes", rc, out, 1, "")
+	c.yes = false
+	rc, out = callSupports(spec)
+	check(t, "CheckSupports no", rc, out, 0, "")
+	c.err = Errorf(abi.CodeInvalidSpec, "cannot tell")
+	rc, out = callSupports(spec)
+	check(t, "CheckSupports error", rc, out, -1, `{"code":"invalid_spec","message":"cannot tell"}`)
+}

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Builds a Rust runner (one source file using the solti crate) into a wasm module, reproducibly,
+# without cargo or crates.io:
+#
+#   guest-sdk/rust/build.sh RUNNER.rs OUT.wasm
+#
+# Each crate is compiled from its own directory, so the paths rustc embeds (in panic messages)
+# are the same whatever the working directory: the same sources give the same bytes. RUSTC
+# defaults to /usr/bin/rustc (Debian's rustc 1.63 ships the wasm32-unknown-unknown target in
+# libstd-rust-dev-wasm32; a rustup toolchain needs `rustup target add wasm32-unknown-unknown`).
+set -eu
+[ $# -eq 2 ] || { echo "usage: $0 RUNNER.rs OUT.wasm" >&2; exit 2; }
+rustc=${RUSTC:-/usr/bin/rustc}
+sdk=$(cd "$(dirname "$0")" && pwd)
+srcdir=$(cd "$(dirname "$1")" && pwd)
+src=$(basename "$1")
+outdir=$(cd "$(dirname "$2")" && pwd)
+out=$outdir/$(basename "$2")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+flags="--edition 2021 --target wasm32-unknown-unknown -C opt-level=s -C panic=abort -C strip=symbols"
+(cd "$sdk" && "$rustc" $flags --crate-type rlib --crate-name solti -o "$tmp/libsolti.rlib" src/lib.rs)
+(cd "$srcdir" && "$rustc" $flags --crate-type cdylib --crate-name runner --extern solti="$tmp/libsolti.rlib" -o "$out" "$src")

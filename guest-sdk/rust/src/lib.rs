@@ -1,0 +1,593 @@
+//! Guest SDK for solti-wasm runner modules, ABI v1 (`abi/ABI.md`).
+//!
+//! A runner is a type implementing [`Runner`]; [`export_runner!`] generates every ABI export
+//! (`name`, `describe`, `supports`, `build`, `run` and the `solti_abi_v1` marker), moves inputs
+//! and outputs through the host's `solti` imports and turns [`Error`]s into the ABI's
+//! `{"code","message"}` objects. The crate has no dependencies and builds with Rust 1.63 for
+//! `wasm32-unknown-unknown`; it carries its own JSON reader and writer ([`json`]).
+//!
+//! ```ignore
+//! use solti::{Runner, Spec, BuildRequest, Plan, Error, Description};
+//! struct Hello;
+//! impl Runner for Hello {
+//!     fn name(&self) -> &str { "hello" }
+//!     fn supports(&self, spec: &Spec) -> bool { spec.kind() == "hello" }
+//!     fn build(&self, req: &BuildRequest) -> Result<Plan, Error> { Ok(Plan::guest(None)) }
+//! }
+//! solti::export_runner!(Hello);
+//! ```
+
+pub mod json;
+
+use json::Value;
+use std::fmt;
+
+/// The ABI's limit on one call's output (1 MiB): a larger result becomes an error instead of a
+/// trap.
+pub const MAX_OUTPUT_BYTES: usize = 1 << 20;
+/// The ABI's limit on one log message (4 KiB); the host truncates longer ones.
+pub const MAX_LOG_BYTES: usize = 4 << 10;
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// A structured error, sent to the host as `{"code","message"}` (ABI §5.5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    pub code: String,
+    pub message: String,
+}
+
+impl Error {
+    pub const UNSUPPORTED_KIND: &'static str = "unsupported_kind";
+    pub const INVALID_SPEC: &'static str = "invalid_spec";
+    pub const MISSING_FIELD: &'static str = "missing_field";
+    pub const IO: &'static str = "io";
+    pub const INTERNAL: &'static str = "internal";
+
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Error {
+        Error { code: code.into(), message: message.into() }
+    }
+    /// `invalid_spec`: the host reports "invalid specification: {message}".
+    pub fn invalid_spec(message: impl Into<String>) -> Error {
+        Error::new(Error::INVALID_SPEC, message)
+    }
+    /// `missing_field`: the message is the field's name.
+    pub fn missing_field(field: impl Into<String>) -> Error {
+        Error::new(Error::MISSING_FIELD, field)
+    }
+    pub fn unsupported_kind(message: impl Into<String>) -> Error {
+        Error::new(Error::UNSUPPORTED_KIND, message)
+    }
+    pub fn io(message: impl Into<String>) -> Error {
+        Error::new(Error::IO, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Error {
+        Error::new(Error::INTERNAL, message)
+    }
+
+    /// The error as the ABI's JSON object.
+    pub fn to_json(&self) -> String {
+        Value::object([("code", Value::from(self.code.as_str())), ("message", Value::from(self.message.as_str()))]).to_json()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<json::ParseError> for Error {
+    fn from(e: json::ParseError) -> Error {
+        Error::invalid_spec(e.to_string())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+/// A task spec (ABI §5.1), parsed, with typed access to what runners need.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    v: Value,
+}
+
+impl Spec {
+    /// Parses a TaskSpec (for native tests of a runner).
+    pub fn parse(json: &[u8]) -> Result<Spec, Error> {
+        let v = Value::parse(json)?;
+        if v.as_object().is_none() {
+            return Err(Error::invalid_spec("the task spec is not a JSON object"));
+        }
+        Ok(Spec { v })
+    }
+
+    /// The whole spec.
+    pub fn value(&self) -> &Value {
+        &self.v
+    }
+    /// The task's slot.
+    pub fn slot(&self) -> &str {
+        self.v.get("slot").and_then(Value::as_str).unwrap_or("")
+    }
+    /// The kind's name: an extension's type (`"http-check"`), or `subprocess`, `wasm`,
+    /// `container`, `embedded`.
+    pub fn kind(&self) -> &str {
+        match self.v.get("kind") {
+            Some(Value::String(s)) => s,
+            Some(Value::Object(m)) => match m.first() {
+                Some((k, body)) if k == "extension" => body.get("type").and_then(Value::as_str).unwrap_or(""),
+                Some((k, _)) => k,
+                None => "",
+            },
+            _ => "",
+        }
+    }
+    /// Whether the kind is an extension kind.
+    pub fn is_extension(&self) -> bool {
+        self.v.path(&["kind", "extension"]).is_some()
+    }
+    /// The body of the kind: `{"mode":…,"env":…}` for subprocess, `{"type","spec"}` for an
+    /// extension.
+    pub fn kind_body(&self) -> Option<&Value> {
+        self.v.get("kind")?.as_object()?.first().map(|(_, b)| b)
+    }
+    /// An extension kind's `spec` (free JSON), if any.
+    pub fn extension_spec(&self) -> Option<&Value> {
+        self.v.path(&["kind", "extension", "spec"])
+    }
+    /// The timeout per attempt, in milliseconds.
+    pub fn timeout_ms(&self) -> Option<i64> {
+        self.v.get("timeout").and_then(Value::as_i64)
+    }
+    /// `maxRetries`, when set.
+    pub fn max_retries(&self) -> Option<i64> {
+        self.v.get("maxRetries").and_then(Value::as_i64)
+    }
+    /// The task's labels, in key order.
+    pub fn labels(&self) -> Vec<(&str, &str)> {
+        string_map(self.v.get("labels"))
+    }
+    /// One label.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.v.path(&["labels", key]).and_then(Value::as_str)
+    }
+    /// The kind's own env (subprocess, wasm, container), in key order. The build input's
+    /// [`BuildRequest::env`] is this merged with the host's env: prefer it.
+    pub fn kind_env(&self) -> Vec<(&str, &str)> {
+        string_map(self.kind_body().and_then(|b| b.get("env")))
+    }
+}
+
+fn string_map(v: Option<&Value>) -> Vec<(&str, &str)> {
+    v.and_then(Value::as_object)
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.as_str(), s))).collect())
+        .unwrap_or_default()
+}
+
+fn owned_map(v: Option<&Value>) -> Vec<(String, String)> {
+    string_map(v).into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// The input of `build` (ABI §5.2).
+#[derive(Clone, Debug)]
+pub struct BuildRequest {
+    /// `{runner}-{slot}-{seq}`, allocated by the host for this build.
+    pub run_id: String,
+    /// This runner's name.
+    pub runner: String,
+    /// The kind's env merged with the host's (the host's values win), sorted by key.
+    pub env: Vec<(String, String)>,
+    pub spec: Spec,
+}
+
+impl BuildRequest {
+    pub fn parse(json: &[u8]) -> Result<BuildRequest, Error> {
+        let v = Value::parse(json).map_err(|e| Error::internal(format!("build input: {}", e)))?;
+        let spec = match v.get("spec") {
+            Some(s @ Value::Object(_)) => Spec { v: s.clone() },
+            _ => return Err(Error::internal("build input: no spec")),
+        };
+        Ok(BuildRequest {
+            run_id: v.get("runId").and_then(Value::as_str).unwrap_or("").to_string(),
+            runner: v.get("runner").and_then(Value::as_str).unwrap_or("").to_string(),
+            env: owned_map(v.get("env")),
+            spec,
+        })
+    }
+}
+
+/// The input of `run` (ABI §5.6).
+#[derive(Clone, Debug)]
+pub struct RunRequest {
+    pub run_id: String,
+    /// 1 for the first attempt.
+    pub attempt: i64,
+    pub env: Vec<(String, String)>,
+    /// The guest plan's payload (`None` when the plan had none).
+    pub payload: Option<Value>,
+}
+
+impl RunRequest {
+    pub fn parse(json: &[u8]) -> Result<RunRequest, Error> {
+        let v = Value::parse(json).map_err(|e| Error::internal(format!("run input: {}", e)))?;
+        Ok(RunRequest {
+            run_id: v.get("runId").and_then(Value::as_str).unwrap_or("").to_string(),
+            attempt: v.get("attempt").and_then(Value::as_i64).unwrap_or(1),
+            env: owned_map(v.get("env")),
+            payload: v.get("payload").cloned(),
+        })
+    }
+    /// The payload, or a `missing_field` error.
+    pub fn payload(&self) -> Result<&Value, Error> {
+        self.payload.as_ref().ok_or_else(|| Error::missing_field("payload"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outputs
+
+/// A plan (ABI §5.3): what the host executes for the task.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Plan {
+    /// Call this module's `run` with the payload, on a fresh instance.
+    Guest { payload: Option<Value> },
+    /// A subprocess, where the host's policy allows the command.
+    Exec { command: String, args: Vec<String>, env: Vec<(String, String)>, cwd: String, fail_on_non_zero: bool },
+    /// A WASI command module, granted only args and env.
+    Wasi { module: String, args: Vec<String>, env: Vec<(String, String)> },
+}
+
+impl Plan {
+    pub fn guest(payload: Option<Value>) -> Plan {
+        Plan::Guest { payload }
+    }
+    /// An exec plan with `failOnNonZero` set; chain [`Plan::env`], [`Plan::cwd`].
+    pub fn exec<S: Into<String>>(command: impl Into<String>, args: impl IntoIterator<Item = S>) -> Plan {
+        Plan::Exec {
+            command: command.into(),
+            args: args.into_iter().map(Into::into).collect(),
+            env: Vec::new(),
+            cwd: String::new(),
+            fail_on_non_zero: true,
+        }
+    }
+    pub fn wasi<S: Into<String>>(module: impl Into<String>, args: impl IntoIterator<Item = S>) -> Plan {
+        Plan::Wasi { module: module.into(), args: args.into_iter().map(Into::into).collect(), env: Vec::new() }
+    }
+    /// Adds an env variable (exec and wasi plans).
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Plan {
+        if let Plan::Exec { env, .. } | Plan::Wasi { env, .. } = &mut self {
+            env.push((key.into(), value.into()));
+        }
+        self
+    }
+    /// Sets the working directory (exec plans).
+    pub fn cwd(mut self, dir: impl Into<String>) -> Plan {
+        if let Plan::Exec { cwd, .. } = &mut self {
+            *cwd = dir.into();
+        }
+        self
+    }
+    /// Sets `failOnNonZero` (exec plans).
+    pub fn fail_on_non_zero(mut self, yes: bool) -> Plan {
+        if let Plan::Exec { fail_on_non_zero, .. } = &mut self {
+            *fail_on_non_zero = yes;
+        }
+        self
+    }
+
+    /// Checks what the host would refuse.
+    pub fn validate(&self) -> Result<(), Error> {
+        match self {
+            Plan::Exec { command, .. } if command.trim().is_empty() => Err(Error::internal("invalid plan: exec.command is blank")),
+            Plan::Wasi { module, .. } if module.trim().is_empty() => Err(Error::internal("invalid plan: wasi.module is blank")),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn to_value(&self) -> Value {
+        fn env_value(env: &[(String, String)]) -> Value {
+            let mut e: Vec<_> = env.to_vec();
+            e.sort();
+            Value::Object(e.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+        }
+        fn strings(a: &[String]) -> Value {
+            Value::Array(a.iter().map(|s| Value::from(s.as_str())).collect())
+        }
+        match self {
+            Plan::Guest { payload } => Value::object([(
+                "guest",
+                Value::Object(payload.iter().map(|p| ("payload".to_string(), p.clone())).collect()),
+            )]),
+            Plan::Exec { command, args, env, cwd, fail_on_non_zero } => Value::object([(
+                "exec",
+                Value::object([
+                    ("command", Value::from(command.as_str())),
+                    ("args", strings(args)),
+                    ("env", env_value(env)),
+                    ("cwd", Value::from(cwd.as_str())),
+                    ("failOnNonZero", Value::Bool(*fail_on_non_zero)),
+                ]),
+            )]),
+            Plan::Wasi { module, args, env } => Value::object([(
+                "wasi",
+                Value::object([("module", Value::from(module.as_str())), ("args", strings(args)), ("env", env_value(env))]),
+            )]),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        self.to_value().to_json()
+    }
+}
+
+/// What `describe` returns (ABI §5.4).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Description {
+    pub version: String,
+    /// The kinds handled; the host asks `supports` only for these (empty: every kind).
+    pub kinds: Vec<String>,
+    pub labels: Vec<(String, String)>,
+    pub description: String,
+}
+
+impl Description {
+    pub fn new(version: &str) -> Description {
+        Description { version: version.to_string(), ..Description::default() }
+    }
+    pub fn kind(mut self, kind: &str) -> Description {
+        self.kinds.push(kind.to_string());
+        self
+    }
+    pub fn label(mut self, key: &str, value: &str) -> Description {
+        self.labels.push((key.to_string(), value.to_string()));
+        self
+    }
+    pub fn description(mut self, text: &str) -> Description {
+        self.description = text.to_string();
+        self
+    }
+    pub fn to_json(&self) -> String {
+        let mut m = Vec::new();
+        if !self.version.is_empty() {
+            m.push(("version".to_string(), Value::from(self.version.as_str())));
+        }
+        if !self.kinds.is_empty() {
+            m.push(("kinds".to_string(), Value::Array(self.kinds.iter().map(|k| Value::from(k.as_str())).collect())));
+        }
+        if !self.labels.is_empty() {
+            let mut l = self.labels.clone();
+            l.sort();
+            m.push(("labels".to_string(), Value::Object(l.into_iter().map(|(k, v)| (k, Value::String(v))).collect())));
+        }
+        if !self.description.is_empty() {
+            m.push(("description".to_string(), Value::from(self.description.as_str())));
+        }
+        Value::Object(m).to_json()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The runner
+
+/// What a runner module implements. One instance never receives two calls at once.
+pub trait Runner {
+    /// The runner's unique name: 1-64 characters of `[A-Za-z0-9._-]`.
+    fn name(&self) -> &str;
+    /// Version, kinds and labels. The default declares nothing (asked for every kind).
+    fn describe(&self) -> Description {
+        Description::default()
+    }
+    /// Whether the runner builds this task. Called for every task of a declared kind: keep it
+    /// cheap. Return `Err` to report a fault (counted as "no").
+    fn supports(&self, spec: &Spec) -> Result<bool, Error>;
+    /// Turns the task into a plan.
+    fn build(&self, req: &BuildRequest) -> Result<Plan, Error>;
+    /// Executes a guest plan; the result is the task's output (any bytes; JSON is
+    /// conventional). The default fails: runners that only build exec or wasi plans need none.
+    fn run(&self, req: &RunRequest) -> Result<Vec<u8>, Error> {
+        let _ = req;
+        Err(Error::internal("runner has no run"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logging
+
+/// Log levels (ABI §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Level {
+    Debug = 0,
+    Info = 1,
+    Warn = 2,
+    Error = 3,
+}
+
+/// Logs `msg` through the host (at most 256 records per call; longer than 4 KiB truncated).
+pub fn log(level: Level, msg: &str) {
+    host::log(level as i32, msg.as_bytes());
+}
+pub fn debug(msg: &str) {
+    log(Level::Debug, msg)
+}
+pub fn info(msg: &str) {
+    log(Level::Info, msg)
+}
+pub fn warn(msg: &str) {
+    log(Level::Warn, msg)
+}
+pub fn error(msg: &str) {
+    log(Level::Error, msg)
+}
+
+/// `solti::logf!(Info, "built {} for {}", what, who)`.
+#[macro_export]
+macro_rules! logf {
+    ($level:ident, $($arg:tt)*) => { $crate::log($crate::Level::$level, &::std::format!($($arg)*)) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host imports
+
+#[cfg(target_arch = "wasm32")]
+mod host {
+    #[link(wasm_import_module = "solti")]
+    extern "C" {
+        #[link_name = "input"]
+        fn solti_input(dst: *mut u8);
+        #[link_name = "output"]
+        fn solti_output(ptr: *const u8, len: u32);
+        #[link_name = "log"]
+        fn solti_log(level: i32, ptr: *const u8, len: u32);
+    }
+    pub fn input(len: i32) -> Vec<u8> {
+        let n = if len > 0 { len as usize } else { 0 };
+        let mut buf = vec![0u8; n];
+        if n > 0 {
+            // SAFETY: the host writes exactly n bytes at buf's address.
+            unsafe { solti_input(buf.as_mut_ptr()) }
+        }
+        buf
+    }
+    pub fn output(b: &[u8]) {
+        // SAFETY: the host copies len bytes during the call.
+        unsafe { solti_output(b.as_ptr(), b.len() as u32) }
+    }
+    pub fn log(level: i32, b: &[u8]) {
+        // SAFETY: as for output.
+        unsafe { solti_log(level, b.as_ptr(), b.len() as u32) }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod host {
+    // Outside wasm (native unit tests of a runner) there is no host: logs go to stderr.
+    pub fn input(_len: i32) -> Vec<u8> {
+        Vec::new()
+    }
+    pub fn output(_b: &[u8]) {}
+    pub fn log(level: i32, b: &[u8]) {
+        eprintln!("{} {}", ["DEBUG", "INFO", "WARN", "ERROR"][(level & 3) as usize], String::from_utf8_lossy(b));
+    }
+}
+
+/// The export glue used by [`export_runner!`]; not a stable API.
+#[doc(hidden)]
+pub mod __export {
+    use super::*;
+
+    fn reply(rc: i32, out: &[u8]) -> i32 {
+        if out.len() > MAX_OUTPUT_BYTES {
+            let e = Error::internal(format!("output of {} bytes exceeds the ABI limit of {}", out.len(), MAX_OUTPUT_BYTES));
+            host::output(e.to_json().as_bytes());
+            return if rc == 0 || rc == 1 { 1 } else { rc };
+        }
+        host::output(out);
+        rc
+    }
+
+    fn fail(rc: i32, e: &Error) -> i32 {
+        host::output(e.to_json().as_bytes());
+        rc
+    }
+
+    /// Installs a panic hook, once, that logs the panic at error level before the trap.
+    fn hook() {
+        static mut DONE: bool = false;
+        // SAFETY: a wasm instance is single-threaded.
+        unsafe {
+            if !DONE {
+                DONE = true;
+                std::panic::set_hook(Box::new(|info| super::error(&format!("panic: {}", info))));
+            }
+        }
+    }
+
+    pub fn name(r: &dyn Runner) -> i32 {
+        hook();
+        reply(0, r.name().as_bytes())
+    }
+    pub fn describe(r: &dyn Runner) -> i32 {
+        hook();
+        reply(0, r.describe().to_json().as_bytes())
+    }
+    pub fn supports(r: &dyn Runner, len: i32) -> i32 {
+        hook();
+        let res = Spec::parse(&host::input(len)).and_then(|s| r.supports(&s));
+        match res {
+            Ok(true) => 1,
+            Ok(false) => 0,
+            Err(e) => fail(-1, &e),
+        }
+    }
+    pub fn build(r: &dyn Runner, len: i32) -> i32 {
+        hook();
+        let res = BuildRequest::parse(&host::input(len)).and_then(|b| r.build(&b)).and_then(|p| p.validate().map(|_| p));
+        match res {
+            Ok(p) => reply(0, p.to_json().as_bytes()),
+            Err(e) => fail(1, &e),
+        }
+    }
+    pub fn run(r: &dyn Runner, len: i32) -> i32 {
+        hook();
+        match RunRequest::parse(&host::input(len)).and_then(|q| r.run(&q)) {
+            Ok(out) => reply(0, &out),
+            Err(e) => fail(1, &e),
+        }
+    }
+}
+
+/// Exports the ABI v1 functions for a runner: `solti::export_runner!(MyRunner);` The argument is
+/// a constant expression of a type implementing [`Runner`] and `Sync` (a unit struct, or a
+/// struct built by a `const fn`; a wasm instance is single-threaded, but statics must be Sync).
+#[macro_export]
+macro_rules! export_runner {
+    ($runner:expr) => {
+        const _: () = {
+            static __SOLTI_RUNNER: &(dyn $crate::Runner + Sync) = &$runner;
+            #[no_mangle]
+            pub extern "C" fn solti_abi_v1() {}
+            #[no_mangle]
+            pub extern "C" fn name() -> i32 {
+                $crate::__export::name(__SOLTI_RUNNER)
+            }
+            #[no_mangle]
+            pub extern "C" fn describe() -> i32 {
+                $crate::__export::describe(__SOLTI_RUNNER)
+            }
+            #[no_mangle]
+            pub extern "C" fn supports(len: i32) -> i32 {
+                $crate::__export::supports(__SOLTI_RUNNER, len)
+            }
+            #[no_mangle]
+            pub extern "C" fn build(len: i32) -> i32 {
+                $crate::__export::build(__SOLTI_RUNNER, len)
+            }
+            #[no_mangle]
+            pub extern "C" fn run(len: i32) -> i32 {
+                $crate::__export::run(__SOLTI_RUNNER, len)
+            }
+        };
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_access() {
+        let s = Spec::parse(br#"{"slot":"a","kind":{"extension":{"type":"t","spec":{"x":1}}},"timeout":5,"labels":{"k":"v"}}"#).unwrap();
+        assert_eq!(s.kind(), "t");
+        assert_eq!(s.timeout_ms(), Some(5));
+        assert_eq!(s.label("k"), Some("v"));
+        assert_eq!(s.extension_spec().unwrap().to_json(), r#"{"x":1}"#);
+        let p = Plan::exec("ls", ["-l"]).env("B", "2").env("A", "1");
+        assert_eq!(p.to_json(), r#"{"exec":{"command":"ls","args":["-l"],"env":{"A":"1","B":"2"},"cwd":"","failOnNonZero":true}}"#);
+    }
+}
