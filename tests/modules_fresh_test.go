@@ -12,9 +12,9 @@ import (
 
 // TestNonGoModulesFresh rebuilds every committed module that a //go:generate line of
 // examples/gen.go or tests/conformance/gen.go builds with a non-Go toolchain (Rust, C,
-// AssemblyScript), plus the Go conformance runner, with exactly that line's command but a
+// AssemblyScript), plus the Go and WAT conformance runners, with exactly that line's command but a
 // temporary output, and fails when a committed module differs from what its source builds to.
-// (The Go and WAT examples are checked by TestExamplesGoModulesFresh and
+// (The Go and WAT examples and fixtures are checked by TestExamplesGoModulesFresh and
 // TestExamplesWatModulesFresh.) Without a toolchain the language is skipped, except with
 // CI=true, where .ci/run has installed them all.
 func TestNonGoModulesFresh(t *testing.T) {
@@ -24,7 +24,7 @@ func TestNonGoModulesFresh(t *testing.T) {
 		for i, line := range generateLines(t, filepath.Join(root, gen)) {
 			args := strings.Fields(line)
 			lang := generateLang(args)
-			if lang == "" || gen == "examples/gen.go" && lang == "go" {
+			if lang == "" || gen == "examples/gen.go" && (lang == "go" || lang == "wat") {
 				continue
 			}
 			out := outputArg(args)
@@ -48,8 +48,8 @@ func TestNonGoModulesFresh(t *testing.T) {
 			})
 		}
 	}
-	if found < 7 {
-		t.Fatalf("found %d non-Go module builds in the go:generate lines, want at least 7", found)
+	if found < 8 {
+		t.Fatalf("found %d module builds to check in the go:generate lines, want at least 8", found)
 	}
 }
 
@@ -71,8 +71,7 @@ func generateLines(t *testing.T, path string) []string {
 	return out
 }
 
-// generateLang names the toolchain a go:generate command uses ("" for commands this test
-// does not check: wat2wasm).
+// generateLang names the toolchain a go:generate command uses ("" for others).
 func generateLang(args []string) string {
 	switch {
 	case strings.HasSuffix(args[0], "guest-sdk/rust/build.sh"):
@@ -83,6 +82,8 @@ func generateLang(args []string) string {
 		return "c"
 	case args[0] == "env" && slicesContains(args, "go"):
 		return "go"
+	case args[0] == "wat2wasm":
+		return "wat"
 	}
 	return ""
 }
@@ -121,6 +122,8 @@ func requireToolchain(t *testing.T, root, lang string) {
 		if _, err := os.Stat(rustc); err != nil {
 			requireTool(t, "rustc-with-wasm32 ("+rustc+")")
 		}
+	case "wat":
+		requireTool(t, "wat2wasm")
 	case "c":
 		requireTool(t, "clang")
 		requireTool(t, "wasm-ld")

@@ -9,3 +9,4 @@ package conformance
 //go:generate ../../guest-sdk/rust/build.sh runners/rust/lib.rs runners/rust.wasm
 //go:generate clang --target=wasm32 -O2 -mbulk-memory -nostdlib -Wl,--no-entry -Wl,--strip-all -I../../guest-sdk/c -o runners/c.wasm runners/c/conformance.c
 //go:generate ../../guest-sdk/assemblyscript/build.sh runners/assemblyscript/index.ts runners/assemblyscript.wasm
+//go:generate wat2wasm runners/wat/conformance.wat -o runners/wat.wasm
