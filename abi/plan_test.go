@@ -176,3 +176,40 @@ func TestParsePlanErrors(t *testing.T) {
 		})
 	}
 }
+
+// The fast path for compact guest plans must agree with the strict path on every input.
+func TestParsePlanCompactGuestFastPathAgrees(t *testing.T) {
+	for _, in := range []string{
+		`{"guest":{"payload":{"a":[1,2,{"b":"}}"}]}}}`,
+		`{"guest":{"payload":null}}`,
+		`{"guest":{"payload":"x"}}`,
+		`{"guest":{"payload":{"a":1}},"exec":{"command":"x"}}`, // two plans: both paths refuse
+		`{"guest":{"payload":{"a":1}},"x":{"b":2}}`,
+		`{"guest":{"payload":}}`,
+		`{"guest":{"payload":1} }}`,
+	} {
+		fast, fastOK := parseCompactGuest([]byte(in))
+		var slow Plan
+		slowErr := json.Unmarshal([]byte(in), &slow)
+		if slowErr == nil {
+			slowErr = checkKnown([]byte(in), &slow)
+		}
+		if slowErr == nil {
+			slowErr = slow.Validate()
+		}
+		if fastOK {
+			if slowErr != nil {
+				t.Errorf("%s: fast path accepted what the strict path refuses: %v", in, slowErr)
+			} else if string(fast.Guest.Payload) != string(slow.Guest.Payload) {
+				t.Errorf("%s: payload %s, strict path %s", in, fast.Guest.Payload, slow.Guest.Payload)
+			}
+		}
+		got, err := ParsePlan([]byte(in))
+		if (err == nil) != (slowErr == nil) {
+			t.Errorf("%s: ParsePlan error %v, strict path %v", in, err, slowErr)
+		}
+		if err == nil && got.Type() != slow.Type() {
+			t.Errorf("%s: type %s, strict path %s", in, got.Type(), slow.Type())
+		}
+	}
+}

@@ -50,13 +50,25 @@ func finish(rc int32, out []byte, failRC int32) int32 {
 		hostOutput(unsafe.Pointer(unsafe.SliceData(out)), uint32(len(out)))
 		runtime.KeepAlive(out) // the host copies during the call; keep out alive until then
 	}
-	// Let the runtime's own goroutines run before control returns to the host. A wasmexport
-	// call never schedules them otherwise, so a garbage collection that started during a call
-	// (its mark workers are goroutines) never finished: the heap then grew with every call
-	// until the instance died of "out of memory" after some 12 000 builds
-	// (tests/conformance, TestConformanceRepeatedCalls; golang/go#69584 is the same family).
-	runtime.Gosched()
+	yieldToRuntime(failRC == rcSupportsFail) // only supports fails with rcSupportsFail
 	return rc
+}
+
+// calls counts export calls, to spread yieldToRuntime's cost over cheap supports calls.
+var calls uint32
+
+// yieldToRuntime lets the runtime's own goroutines run before control returns to the host.
+// A wasmexport call never schedules them otherwise, so a garbage collection that started
+// during a call (its mark workers are goroutines) never finished: the heap then grew with
+// every call until the instance died of "out of memory" after some 12 000 builds
+// (tests/conformance, TestConformanceRepeatedCalls; golang/go#69584 is the same family).
+// A yield costs ~1 µs: calls that allocate much (build, run, name, describe) always yield;
+// supports, which allocates next to nothing, yields every 64th call.
+func yieldToRuntime(cheap bool) {
+	calls++
+	if !cheap || calls%64 == 0 {
+		runtime.Gosched()
+	}
 }
 
 //go:wasmexport solti_abi_v1
