@@ -29,7 +29,10 @@ type Module struct {
 	// meter receives the module's events when the runtime has an Observer; nil otherwise.
 	meter ModuleMeter
 	live  atomic.Int64 // instances alive
-	rpool runPool      // warm run instances, with Config.RunInstanceCalls > 1
+	// initMemory is the largest memory size in bytes that _initialize left an instance with:
+	// the capacity new instances start with.
+	initMemory atomic.Uint64
+	rpool      runPool // warm run instances, with Config.RunInstanceCalls > 1
 
 	// With NoCallTimeout, runs use a second, interruptible compilation of wasm.
 	wasm        []byte

@@ -230,22 +230,35 @@ func TestRunMetricsAddr(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitLine(t, p.stderr, regexp.MustCompile(`msg="run started"`))
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{
+	// "run started" is logged just before the task is submitted: poll until the attempt and
+	// its calls show up, rather than racing the supervisor.
+	wants := []string{
 		`solti_runner_tasks_started_total{runner="wasm"} 1`,
 		`solti_wasm_calls_total{digest="`,
 		`export="build",runner="loop-run"} 1`,
 		`solti_wasm_module_loads_total{runner="loop-run"} 1`,
 		"go_goroutines",
-	} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("/metrics lacks %q", want)
+	}
+	var missing []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
 		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		missing = missing[:0]
+		for _, want := range wants {
+			if !strings.Contains(string(body), want) {
+				missing = append(missing, want)
+			}
+		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, want := range missing {
+		t.Errorf("/metrics lacks %q", want)
 	}
 	if err := cliProcOf(p).Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)

@@ -141,6 +141,9 @@ type Module interface {
 type InstanceConfig struct {
 	// MaxMemoryBytes caps linear memory; growing past it fails (memory.grow returns -1).
 	MaxMemoryBytes uint64
+	// MemoryCapacityHint is how many bytes of memory to reserve up front (at most
+	// MaxMemoryBytes), so that growing up to it does not copy. Zero: the module's minimum.
+	MemoryCapacityHint uint64
 	// Stdout and Stderr receive WASI output; nil discards it.
 	Stdout, Stderr io.Writer
 	// Args and Env are WASI's; empty for runners.

@@ -162,7 +162,7 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 		inst.mem = &cappedMemory{max: cfg.MaxMemoryBytes}
 		ctx = experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(
 			func(capBytes, _ uint64) experimental.LinearMemory {
-				inst.mem.buf = make([]byte, 0, min(capBytes, cfg.MaxMemoryBytes))
+				inst.mem.buf = make([]byte, 0, min(max(capBytes, cfg.MemoryCapacityHint), cfg.MaxMemoryBytes))
 				return inst.mem
 			}))
 	}
