@@ -81,7 +81,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&opts.cacheDir, "cache-dir", opts.cacheDir, `directory of the compiled-code cache; --cache-dir="" disables it`)
 	f.Var(&opts.engine, "engine", "WebAssembly engine: "+strings.Join(runtime.Engines(), ", "))
 	f.DurationVar(&opts.callTimeout, "call-timeout", opts.callTimeout,
-		"deadline of each name, describe, supports and build call; 0 disables it, and makes every call, runs included, uninterruptible (trusted modules only)")
+		"deadline of each name, describe, supports and build call; 0 disables it: faster calls that nothing interrupts (trusted modules only; runs stay bounded by the task timeout)")
 	f.Uint32Var(&opts.maxMemoryPages, "max-memory-pages", opts.maxMemoryPages, "linear memory cap per module instance, in 64 KiB pages")
 
 	root.AddCommand(newRunCmd(opts), newRouteCmd(opts), newInspectCmd(opts), newVersionCmd(opts), newWatchCmd(opts), newNewCmd(opts))
