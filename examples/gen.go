@@ -1,5 +1,6 @@
 // Package examples holds the example runners and task specs; this file only rebuilds the
-// committed modules, with the exact commands that tests/examples_test.go checks:
+// committed modules, with the exact commands that tests/examples_test.go (Go) and
+// tests/modules_fresh_test.go (Rust, C, AssemblyScript, WAT) check:
 //
 //	go generate ./examples/...
 //

@@ -82,7 +82,7 @@ func (c *Config) Task(b *router.Built, env abi.Env) (supervisor.Task, router.Run
 	case p.Wasi != nil:
 		return &Wasi{Plan: p.Wasi, Runtime: c.Runtime, ModuleDir: c.ModuleDir}, router.RunnerWasm, nil
 	}
-	return nil, "", errors.New("empty plan")
+	return nil, "", fmt.Errorf("runner %q built an empty plan: none of guest, exec and wasi is set", b.Runner.Name())
 }
 
 // Guest executes a guest plan: the runner module's run export with the plan's payload.
@@ -193,7 +193,7 @@ func (w *Wasi) Execute(ctx context.Context, a supervisor.Attempt, out supervisor
 	stdout.flush()
 	stderr.flush()
 	switch {
-	case err != nil && errors.Is(err, runtime.ErrSetup):
+	case errors.Is(err, runtime.ErrSetup):
 		return supervisor.Result{}, supervisor.Fatal(router.ErrorModuleLoadFailed, err)
 	case err != nil:
 		return supervisor.Result{}, err

@@ -59,6 +59,6 @@
 // loaded, drained and idle, so the rollback is a pointer swap; later, the previous version is
 // loaded again from its bytes (the registry keeps the last two versions' bytes), from the
 // on-disk compilation cache when the runtime has one, else compiled again (a closed
-// module's machine code is released, so memory does not grow with every version loaded). Without a previous version the runner is unregistered until the
-// file changes.
+// module's machine code is released, so memory does not grow with every version loaded).
+// Without a previous version the runner is unregistered until the file changes.
 package registry

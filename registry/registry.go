@@ -51,7 +51,7 @@ type Config struct {
 	// DefaultDebounce; negative means none.
 	Debounce time.Duration
 	// Settle is how long a file may stay an incomplete wasm binary (a writer pausing
-	// mid-file) before it is rejected as truncated. Zero means DefaultSettle.
+	// mid-file) before it is rejected as truncated. Zero or negative means DefaultSettle.
 	Settle time.Duration
 	// TrapLimit is the number of consecutive faulting calls after which a version is
 	// rolled back. Zero means DefaultTrapLimit; negative disables rollback.
@@ -187,7 +187,7 @@ func (r *Registry) Start(ctx context.Context) (err error) {
 	r.mu.Lock()
 	if r.started || r.closed {
 		r.mu.Unlock()
-		return errors.New("registry: already started")
+		return fmt.Errorf("registry %s: Start after Start or Close", r.cfg.Dir)
 	}
 	r.started = true
 	r.loadOrder()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 )
 
@@ -48,7 +47,7 @@ func (r *Router) Explain(ctx context.Context, req *Request) []Decision {
 			d.Verdict = VerdictNotAsked
 		case req.Spec.Kind.Embedded:
 			d.Verdict, d.Detail = VerdictEmbedded, "embedded tasks run in the host and are never routed"
-		case e.kinds != nil && !slices.Contains(e.kinds, kind):
+		case !e.handles(kind):
 			d.Verdict, d.Detail = VerdictKindFiltered, fmt.Sprintf("handles %s; task kind is %s", strings.Join(e.kinds, ", "), kind)
 		case !req.Spec.RunnerSelector.Matches(e.labels):
 			d.Verdict, d.Detail = VerdictSelector, req.Spec.RunnerSelector.Mismatch(e.labels)

@@ -270,8 +270,10 @@ func (r *Router) Build(ctx context.Context, req *Request) (*Built, error) {
 
 // skip applies the cheap filters, kind and selector, before any Supports call.
 func (e *entry) skip(kind string, req *Request) bool {
-	if e.kinds != nil && !slices.Contains(e.kinds, kind) {
-		return true
-	}
-	return !req.Spec.RunnerSelector.Matches(e.labels)
+	return !e.handles(kind) || !req.Spec.RunnerSelector.Matches(e.labels)
+}
+
+// handles reports whether the runner may take kind: it declares it, or declares no kinds.
+func (e *entry) handles(kind string) bool {
+	return e.kinds == nil || slices.Contains(e.kinds, kind)
 }

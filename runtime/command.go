@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/solti-wasm/solti-wasm/abi"
 	"github.com/solti-wasm/solti-wasm/runtime/internal/engine"
@@ -135,13 +134,7 @@ func (c *Command) fail(ctx context.Context, inst engine.Instance, err error) err
 	case inst != nil && inst.MemoryCapHit():
 		return errorf(ErrMemoryLimit, "growing memory past the %d-page cap was refused, then: %v", c.rt.limits.MaxMemoryPages, err)
 	}
-	msg := err.Error()
-	var trap *engine.TrapError
-	if errors.As(err, &trap) && trap.Trace != "" {
-		frame, _, _ := strings.Cut(trap.Trace, "\n")
-		msg += " (in " + strings.TrimSpace(frame) + ")"
-	}
-	return errorf(ErrTrap, "%s", msg)
+	return errorf(ErrTrap, "%s", trapMessage(err))
 }
 
 // Close releases the compiled code.

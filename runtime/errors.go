@@ -3,6 +3,8 @@ package runtime
 import (
 	"errors"
 	"fmt"
+
+	"github.com/solti-wasm/solti-wasm/abi"
 )
 
 // Load errors: a *LoadError wraps one of these.
@@ -82,6 +84,11 @@ type detailError struct {
 
 func (e *detailError) Error() string { return e.kind.Error() + ": " + e.msg }
 func (e *detailError) Unwrap() error { return e.kind }
+
+// guestError is a call's non-zero result ret with the structured error the guest output.
+func guestError(ret int32, output []byte) error {
+	return fmt.Errorf("%w: returned %d: %w", ErrGuest, ret, abi.ParseGuestError(output))
+}
 
 func errorf(kind error, format string, args ...any) error {
 	return &detailError{kind: kind, msg: fmt.Sprintf(format, args...)}

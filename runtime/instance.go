@@ -179,12 +179,7 @@ func (m *Module) classify(ctx context.Context, in *instance, err error, timeout 
 	case errors.Is(err, engine.ErrCanceled):
 		return errorf(ErrCanceled, "%v", context.Cause(ctx))
 	}
-	msg := err.Error()
-	var trap *engine.TrapError
-	if errors.As(err, &trap) && trap.Trace != "" {
-		frame, _, _ := strings.Cut(trap.Trace, "\n")
-		msg += " (in " + strings.TrimSpace(frame) + ")"
-	}
+	msg := trapMessage(err)
 	if tail := in.stderr.String(); tail != "" {
 		msg += "; guest stderr: " + tail
 	}
@@ -192,6 +187,18 @@ func (m *Module) classify(ctx context.Context, in *instance, err error, timeout 
 		return errorf(ErrMemoryLimit, "growing memory past the %d-page cap was refused, then: %s", m.rt.limits.MaxMemoryPages, msg)
 	}
 	return errorf(ErrTrap, "%s", msg)
+}
+
+// trapMessage is err's message, followed by the first frame of its trace when it is a
+// trap that has one.
+func trapMessage(err error) string {
+	msg := err.Error()
+	var trap *engine.TrapError
+	if errors.As(err, &trap) && trap.Trace != "" {
+		frame, _, _ := strings.Cut(trap.Trace, "\n")
+		msg += " (in " + strings.TrimSpace(frame) + ")"
+	}
+	return msg
 }
 
 func (in *instance) close(ctx context.Context) {

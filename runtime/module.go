@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -80,9 +79,9 @@ func (m *Module) Supports(ctx context.Context, req *router.Request) (bool, error
 		return false, m.callErr(abi.ExportSupports, err)
 	}
 	ret, err := m.call(ctx, in, fnSupports, spec, m.rt.limits.CallTimeout)
-	var gerr *abi.GuestError
+	var gerr error
 	if err == nil && ret < 0 {
-		gerr = abi.ParseGuestError(in.st.output)
+		gerr = guestError(ret, in.st.output) // before release: the output is the instance's
 	}
 	m.release(in)
 	switch {
@@ -93,7 +92,7 @@ func (m *Module) Supports(ctx context.Context, req *router.Request) (bool, error
 	case ret == abi.SupportsNo:
 		return false, nil
 	case gerr != nil:
-		return false, m.callErr(abi.ExportSupports, fmt.Errorf("%w: returned %d: %w", ErrGuest, ret, gerr))
+		return false, m.callErr(abi.ExportSupports, gerr)
 	}
 	return false, m.callErr(abi.ExportSupports, errorf(ErrBadResult, "returned %d, want 1, 0 or a negative error code", ret))
 }
@@ -215,7 +214,7 @@ func (m *Module) RunWith(ctx context.Context, in *abi.RunInput, opts RunOptions)
 		return nil, m.callErr(abi.ExportRun, err)
 	}
 	if ret != 0 {
-		return nil, m.callErr(abi.ExportRun, fmt.Errorf("%w: returned %d: %w", ErrGuest, ret, abi.ParseGuestError(out)))
+		return nil, m.callErr(abi.ExportRun, guestError(ret, out))
 	}
 	return out, nil
 }

@@ -262,7 +262,7 @@ type stageErr struct {
 func (m *Module) identify(ctx context.Context, in *instance, info *ModuleInfo) *stageErr {
 	ret, err := m.call(ctx, in, fnName, nil, m.rt.limits.CallTimeout)
 	if err == nil && ret != 0 {
-		err = fmt.Errorf("%w: returned %d: %w", ErrGuest, ret, abi.ParseGuestError(in.st.output))
+		err = guestError(ret, in.st.output)
 	}
 	if err != nil {
 		return &stageErr{abi.ExportName, err}
@@ -277,7 +277,7 @@ func (m *Module) identify(ctx context.Context, in *instance, info *ModuleInfo) *
 	}
 	ret, err = m.call(ctx, in, fnDescribe, nil, m.rt.limits.CallTimeout)
 	if err == nil && ret != 0 {
-		err = fmt.Errorf("%w: returned %d: %w", ErrGuest, ret, abi.ParseGuestError(in.st.output))
+		err = guestError(ret, in.st.output)
 	}
 	if err != nil {
 		return &stageErr{abi.ExportDescribe, err}

@@ -24,6 +24,7 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -335,7 +336,7 @@ func (h *Handle) run() {
 		case outcome == router.OutcomeCanceled:
 			h.finish(PhaseCanceled, "", nil)
 			return
-		case outcome == router.OutcomeFailure && asFatal(err, &fatal):
+		case outcome == router.OutcomeFailure && errors.As(err, &fatal):
 			h.finish(PhaseFailed, "", nil)
 			return
 		case outcome == router.OutcomeSuccess:
@@ -367,21 +368,6 @@ func (h *Handle) run() {
 			return
 		}
 	}
-}
-
-func asFatal(err error, f **FatalError) bool {
-	for err != nil {
-		if fe, ok := err.(*FatalError); ok {
-			*f = fe
-			return true
-		}
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return false
-		}
-		err = u.Unwrap()
-	}
-	return false
 }
 
 // sleep waits d on the clock; it returns false when the task is canceled first.
@@ -434,12 +420,12 @@ func (h *Handle) attempt(n int) (router.TaskOutcome, Result, error) {
 		outcome, err = router.OutcomeCanceled, context.Cause(h.ctx)
 	case err == nil: // finished before the deadline took effect
 		outcome = router.OutcomeSuccess
-	case ctx.Err() != nil && asTimeout(cause, &te):
+	case ctx.Err() != nil && errors.As(cause, &te):
 		outcome, err = router.OutcomeTimeout, te
 	default:
 		outcome = router.OutcomeFailure
 		var fe *FatalError
-		if asFatal(err, &fe) && fe.Kind != "" {
+		if errors.As(err, &fe) && fe.Kind != "" {
 			s.metrics.RecordRunnerError(rt, fe.Kind)
 		}
 	}
@@ -456,12 +442,4 @@ func execute(t Task, ctx context.Context, a Attempt, out Sink) (res Result, err 
 		}
 	}()
 	return t.Execute(ctx, a, out)
-}
-
-func asTimeout(err error, t **TimeoutError) bool {
-	te, ok := err.(*TimeoutError)
-	if ok {
-		*t = te
-	}
-	return ok
 }

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	goruntime "runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"text/template"
 
@@ -80,7 +82,7 @@ type projectData struct {
 }
 
 func newProject(o *globalOptions, f *newFlags, name string) error {
-	if !contains(newLangs, f.lang) {
+	if !slices.Contains(newLangs, f.lang) {
 		return usageError("--lang %q: want one of %s", f.lang, strings.Join(newLangs, ", "))
 	}
 	if !abi.ValidSlot(name) {
@@ -140,7 +142,7 @@ func newProject(o *globalOptions, f *newFlags, name string) error {
 	if err := renderTemplates(files, f.lang, &d); err != nil {
 		return err
 	}
-	for _, p := range sortedKeys(files) {
+	for _, p := range slices.Sorted(maps.Keys(files)) {
 		dst := filepath.Join(dir, filepath.FromSlash(p))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return fail(ExitFailure, "%v", err)
@@ -241,7 +243,7 @@ func copySDK(files map[string][]byte, from, to string, only []string) error {
 			return err
 		}
 		rel := strings.TrimPrefix(p, from+"/")
-		if only != nil && !contains(only, rel) && !contains(only, strings.SplitN(rel, "/", 2)[0]) {
+		if only != nil && !slices.Contains(only, rel) && !slices.Contains(only, strings.SplitN(rel, "/", 2)[0]) {
 			return nil
 		}
 		b, err := guestsdk.Files.ReadFile(p)
@@ -290,26 +292,4 @@ func renderTemplates(files map[string][]byte, lang string, d *projectData) error
 		return errors.New("no templates for " + lang)
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func sortedKeys(m map[string][]byte) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ { // insertion sort: a dozen files
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// outputFormat is the --output flag of run, route and inspect: text for people, json for
-// programs (one JSON object on stdout).
+// outputFormat is the --output flag of run, route, inspect and watch: text for people, json for
+// programs (one JSON object on stdout; watch prints one per event, one per line).
 type outputFormat string
 
 const (

@@ -12,13 +12,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/registry"
 	"github.com/solti-wasm/solti-wasm/runtime"
 )
 
 const longHelp = `solti-wasm routes solti task specs (JSON) to runner modules (WebAssembly) and
 executes the plans they build. A runners directory holds the modules, *.wasm, tried in
-lexical order of file name: the first that handles the task's kind, matches its
-runnerSelector and whose supports export says yes builds the plan.
+lexical order of file name (files listed in its order file, ` + registry.OrderFileName + `, first):
+the first that handles the task's kind, matches its runnerSelector and whose supports
+export says yes builds the plan.
 
 Exit codes:
     0  success: the task succeeded (run), a runner would be chosen (route),
@@ -31,7 +33,8 @@ Exit codes:
     4  no runner: no module loaded, no runner for the task, or the chosen
        runner failed to build
     5  the plan was built but not executed: the host's policy refused it
-       (an exec plan whose command --allow-exec does not name)
+       (an exec plan whose command --allow-exec does not name, or a wasi
+       plan whose module is not a local path inside --wasi-dir)
   124  the task's timeout expired while it ran
   130  canceled by SIGINT or SIGTERM`
 

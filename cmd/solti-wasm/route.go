@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/solti-wasm/solti-wasm/registry"
 	"github.com/solti-wasm/solti-wasm/router"
 )
 
@@ -33,8 +34,9 @@ func newRouteCmd(o *globalOptions) *cobra.Command {
 		Use:   "route --runners DIR TASK.json",
 		Short: "Explain which runner a task would go to, and why not the others",
 		Long: `Loads the runners directory and routes the task without building or running it. For
-every module, in routing order (lexical order of file name), it prints the runner, its
-labels, its verdict and the detail:
+every module, in routing order (lexical order of file name; files listed in an order file,
+` + registry.OrderFileName + `, come first), it prints the runner, its labels, its verdict and
+the detail:
 
   kind-filtered   the runner declares other kinds than the task's
   selector        the runner's labels fail the task's runnerSelector (the requirement is named)

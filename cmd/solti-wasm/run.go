@@ -18,6 +18,7 @@ import (
 
 	"github.com/solti-wasm/solti-wasm/abi"
 	"github.com/solti-wasm/solti-wasm/executor"
+	"github.com/solti-wasm/solti-wasm/registry"
 	"github.com/solti-wasm/solti-wasm/router"
 	"github.com/solti-wasm/solti-wasm/supervisor"
 )
@@ -354,7 +355,7 @@ func canceled(ctx context.Context) error {
 }
 
 func addRunnersFlag(cmd *cobra.Command, dir *string) {
-	cmd.Flags().StringVar(dir, "runners", "", "directory of runner modules (*.wasm), tried in lexical order of file name (required)")
+	cmd.Flags().StringVar(dir, "runners", "", "directory of runner modules (*.wasm), tried in lexical order of file name, files listed in its "+registry.OrderFileName+" first (required)")
 	_ = cmd.MarkFlagRequired("runners")
 }
 

@@ -66,6 +66,12 @@ or --order.`,
 }
 
 func watch(ctx context.Context, o *globalOptions, f *watchFlags) error {
+	if f.debounce < 0 {
+		return usageError("--debounce %v: must be >= 0 (0: no wait)", f.debounce)
+	}
+	if f.trapLimit < 0 {
+		return usageError("--trap-limit %d: must be >= 0 (0 disables rollback)", f.trapLimit)
+	}
 	switch fi, err := os.Stat(f.runners); {
 	case f.runners == "":
 		return usageError("--runners: must name a directory of runner modules")
@@ -75,9 +81,6 @@ func watch(ctx context.Context, o *globalOptions, f *watchFlags) error {
 		return fail(ExitNoRunner, "--runners %s: %w", f.runners, err)
 	case !fi.IsDir():
 		return fail(ExitNoRunner, "--runners %s: not a directory", f.runners)
-	}
-	if f.debounce < 0 || f.trapLimit < 0 {
-		return usageError("--debounce and --trap-limit must be >= 0")
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -32,9 +32,13 @@ extern "C" {
 /* ABI limits (abi/ABI.md §7). */
 #define SOLTI_MAX_OUTPUT_BYTES (1u << 20)
 #define SOLTI_MAX_LOG_BYTES (4u << 10)
+#define SOLTI_MAX_LINE_BYTES (4u << 10)
 
 /* Log levels (§4). */
 enum { SOLTI_DEBUG = 0, SOLTI_INFO = 1, SOLTI_WARN = 2, SOLTI_ERROR = 3 };
+
+/* Streams of live output (§4, emit). */
+enum { SOLTI_STDOUT = 1, SOLTI_STDERR = 2 };
 
 /* Error codes (§5.5). */
 #define SOLTI_UNSUPPORTED_KIND "unsupported_kind"
@@ -48,6 +52,9 @@ enum { SOLTI_DEBUG = 0, SOLTI_INFO = 1, SOLTI_WARN = 2, SOLTI_ERROR = 3 };
 __attribute__((import_module("solti"), import_name("input"))) void solti__input(void *dst);
 __attribute__((import_module("solti"), import_name("output"))) void solti__output(const void *ptr, uint32_t len);
 __attribute__((import_module("solti"), import_name("log"))) void solti__log(int32_t level, const void *ptr, uint32_t len);
+/* Optional (§4): a module imports it only if it calls solti_emit or solti_emit_str (an
+ * unused declaration imports nothing), so modules that never emit load on older hosts too. */
+__attribute__((import_module("solti"), import_name("emit"))) void solti__emit(int32_t stream, const void *ptr, uint32_t len);
 
 /* ---- small helpers (no libc) ------------------------------------------------------------- */
 
@@ -537,6 +544,17 @@ SOLTI_API void solti_plan_wasi(solti_buf *out, const char *module, const solti_s
 
 SOLTI_API void solti_log_str(int level, solti_str msg) { solti__log(level, msg.ptr, (uint32_t)msg.len); }
 SOLTI_API void solti_log(int level, const char *msg) { solti_log_str(level, solti_cstr(msg)); }
+
+/* ---- live output ------------------------------------------------------------------------- */
+
+/* solti_emit streams text live to SOLTI_STDOUT or SOLTI_STDERR during run: the host splits it
+ * at newlines (a trailing newline ends the last line) and hands each line to whoever
+ * supervises the task (solti-wasm run prints them). Lines are not the run's result; outside
+ * run the host logs them at debug level. At most 10 000 lines per call are kept, each at most
+ * SOLTI_MAX_LINE_BYTES (longer ones are truncated). Build a formatted line in a solti_buf and
+ * emit it with solti_emit_str(stream, (solti_str){b.ptr, b.len}). */
+SOLTI_API void solti_emit_str(int stream, solti_str text) { solti__emit(stream, text.ptr ? text.ptr : "", (uint32_t)text.len); }
+SOLTI_API void solti_emit(int stream, const char *text) { solti_emit_str(stream, solti_cstr(text)); }
 
 /* ---- the runner -------------------------------------------------------------------------- */
 

@@ -3,7 +3,7 @@
 // with solti's names and labels) and runtime.Observer (the wasm meters). The core packages
 // never import this one; wire it in at the edge:
 //
-//	m := prometheus.New(reg)
+//	m, err := prometheus.New(reg)
 //	rt, _ := runtime.New(ctx, runtime.Config{Observer: m})
 //	sup := supervisor.New(supervisor.Config{Metrics: m})
 //	http.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

@@ -39,11 +39,12 @@ type step struct {
 	input   func(lang string, prev []byte) []byte
 	fresh   bool // call on a new instance (after a trap, say)
 	want    outcome
-	json    string   // the output, compared as JSON, field by field
-	text    string   // the output, compared as bytes (name)
-	code    string   // the GuestError's code (fault, failed)
-	message *string  // the GuestError's message, when the contract fixes it
-	logs    []logRec // the log records, exactly; nil: not checked
+	json    string    // the output, compared as JSON, field by field
+	text    string    // the output, compared as bytes (name)
+	code    string    // the GuestError's code (fault, failed)
+	message *string   // the GuestError's message, when the contract fixes it
+	logs    []logRec  // the log records, exactly; nil: not checked
+	lines   []lineRec // the lines emitted (emit import), exactly; nil: not checked
 }
 
 type scenario struct {
@@ -138,6 +139,15 @@ const (
 // the writer, not the escaping).
 var bigText = jsonString(strings.Repeat("0123456789abcdef", 512*1024/16))
 
+// emitted are the lines a run emits when its payload asks for them (README.md): the last two
+// come from one emit call, which the host splits at the newline.
+var emitted = []lineRec{
+	{abi.StreamStdout, "conformance stdout ✓"},
+	{abi.StreamStderr, "conformance stderr"},
+	{abi.StreamStdout, "conformance 1"},
+	{abi.StreamStdout, "conformance 2"},
+}
+
 var scenarios = []scenario{
 	{"name", []step{{export: "name", input: none, want: ok, text: "conformance-{lang}"}}},
 	{"describe", []step{{export: "describe", input: none, want: ok,
@@ -184,11 +194,15 @@ var scenarios = []scenario{
 
 	// run
 	{"run/payload", []step{{export: "run", input: fixed([]byte(`{"runId":"r-1","attempt":3,"env":{"A":"1"},"payload":{"n":[1,{"x":"ü"}],"s":"\"q\""}}`)),
-		want: ok, json: `{"runId":"r-1","attempt":3,"env":{"A":"1"},"payload":{"n":[1,{"x":"ü"}],"s":"\"q\""}}`}}},
+		want: ok, json: `{"runId":"r-1","attempt":3,"env":{"A":"1"},"payload":{"n":[1,{"x":"ü"}],"s":"\"q\""}}`, lines: []lineRec{}}}},
 	{"run/no-payload", []step{{export: "run", input: fixed([]byte(`{"runId":"r-2","attempt":1}`)),
 		want: ok, json: `{"runId":"r-2","attempt":1,"env":{},"payload":null}`}}},
 	{"run/error", []step{{export: "run", input: fixed([]byte(`{"runId":"r-3","attempt":1,"payload":{"fail":"disk full: /var ☹"}}`)),
 		want: failed, code: "io", message: str("disk full: /var ☹")}}},
+	{"run/emit", []step{{export: "run", input: fixed([]byte(`{"runId":"r-4","attempt":1,"payload":{"emit":true}}`)),
+		want: ok, json: `{"runId":"r-4","attempt":1,"env":{},"payload":{"emit":true}}`, lines: emitted}}},
+	{"run/emit-then-fail", []step{{export: "run", input: fixed([]byte(`{"runId":"r-5","attempt":1,"payload":{"emit":true,"fail":"after the lines"}}`)),
+		want: failed, code: "io", message: str("after the lines"), lines: emitted}}},
 	{"build-then-run", []step{
 		{export: "build", input: buildInput(task(`{"op":"echo","text":"round trip ✓","value":{"k":[1,"2"]}}`, "")), want: ok,
 			json: echoPlan(`"round trip ✓"`, `{"k":[1,"2"]}`, "")},
@@ -287,6 +301,13 @@ func check(lang string, st step, r result) []string {
 			out = append(out, fmt.Sprintf("logs: got %s, want %s", g, w))
 		}
 	}
+	if st.lines != nil {
+		g, _ := json.Marshal(append([]lineRec{}, r.lines...))
+		w, _ := json.Marshal(st.lines)
+		if string(g) != string(w) {
+			out = append(out, fmt.Sprintf("emitted lines: got %s, want %s", g, w))
+		}
+	}
 	return out
 }
 
@@ -341,7 +362,8 @@ func TestConformanceRepeatedCalls(t *testing.T) {
 }
 
 // TestConformanceLoadsInRuntime loads every conformance module into the product host, which
-// checks its exports and imports and asks its name and description.
+// checks its exports and imports and asks its name and description, and runs it once asking
+// for emitted lines: the product host must deliver the lines the harness records.
 func TestConformanceLoadsInRuntime(t *testing.T) {
 	ctx := context.Background()
 	rt, err := runtime.New(ctx, runtime.Config{})
@@ -361,6 +383,24 @@ func TestConformanceLoadsInRuntime(t *testing.T) {
 		}
 		if d := m.Describe(); d.Labels["lang"] != lang || len(d.Kinds) != 1 || d.Kinds[0] != "conformance" {
 			t.Errorf("%s: describe = %+v", lang, d)
+		}
+		var lines []lineRec
+		out, err := m.RunWith(ctx, &abi.RunInput{RunID: "r-6", Attempt: 1, Payload: json.RawMessage(`{"emit":true}`)}, runtime.RunOptions{
+			OnLine: func(l runtime.RunLine) {
+				if l.Stream != runtime.StreamLog {
+					lines = append(lines, lineRec{l.Stream, l.Text})
+				}
+			},
+		})
+		if err != nil {
+			t.Errorf("%s: run: %v", lang, err)
+			continue
+		}
+		for _, problem := range diffJSON(out, []byte(`{"runId":"r-6","attempt":1,"env":{},"payload":{"emit":true}}`)) {
+			t.Errorf("%s: run: %s", lang, problem)
+		}
+		if g, w := fmt.Sprint(lines), fmt.Sprint(emitted); g != w {
+			t.Errorf("%s: run delivered the lines %s, want %s", lang, g, w)
 		}
 	}
 }

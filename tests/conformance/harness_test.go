@@ -32,12 +32,19 @@ type logRec struct {
 	Msg   string `json:"msg"`
 }
 
+// lineRec is one line of the emit import, split as the product host splits it (ABI v1 §4).
+type lineRec struct {
+	Stream int32  `json:"stream"`
+	Text   string `json:"text"`
+}
+
 // callState is the state of the call in progress, reached from the host functions.
 type callState struct {
 	input  []byte
 	output []byte
 	outSet bool
 	logs   []logRec
+	lines  []lineRec
 }
 
 type stateKey struct{}
@@ -117,6 +124,14 @@ func loadHarness(path string) (*harness, error) {
 		}
 		st.logs = append(st.logs, logRec{api.DecodeI32(stack[0]), string(b)})
 	}), []api.ValueType{i32, i32, i32}, nil).Export("log").
+		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, stack []uint64) {
+		st := ctx.Value(stateKey{}).(*callState)
+		b, ok := m.Memory().Read(api.DecodeU32(stack[1]), api.DecodeU32(stack[2]))
+		if !ok {
+			panic("pointer out of guest memory")
+		}
+		st.lines = append(st.lines, splitLines(api.DecodeI32(stack[0]), b)...)
+	}), []api.ValueType{i32, i32, i32}, nil).Export("emit").
 		Instantiate(ctx)
 	if err == nil {
 		var compiled wazero.CompiledModule
@@ -126,6 +141,21 @@ func loadHarness(path string) (*harness, error) {
 	}
 	_ = rt.Close(ctx)
 	return nil, fmt.Errorf("%s: %w", path, err)
+}
+
+// splitLines splits the bytes of one emit call into lines as ABI v1 §4 says: at newlines, a
+// trailing newline ending the last line; stream 2 is stderr, any other value stdout. (The
+// harness has no line limits: the table stays far below them.)
+func splitLines(stream int32, b []byte) []lineRec {
+	if stream != abi.StreamStderr {
+		stream = abi.StreamStdout
+	}
+	s := strings.TrimSuffix(string(b), "\n")
+	var out []lineRec
+	for _, l := range strings.Split(s, "\n") {
+		out = append(out, lineRec{stream, l})
+	}
+	return out
 }
 
 // instance is one instantiated runner.
@@ -159,6 +189,7 @@ type result struct {
 	output []byte
 	outSet bool
 	logs   []logRec
+	lines  []lineRec
 }
 
 func (in *instance) call(export string, input []byte) result {
@@ -173,7 +204,7 @@ func (in *instance) call(export string, input []byte) result {
 		params = []uint64{uint64(len(input))}
 	}
 	res, err := f.Call(ctx, params...)
-	r := result{trap: err, output: st.output, outSet: st.outSet, logs: st.logs}
+	r := result{trap: err, output: st.output, outSet: st.outSet, logs: st.logs, lines: st.lines}
 	if err != nil && in.stderr.Len() > 0 {
 		r.trap = fmt.Errorf("%w\nstderr: %s", err, clip(in.stderr.Bytes()[:min(in.stderr.Len(), 200)]))
 	}

@@ -19,6 +19,10 @@ export { JsonValue, JsonKind, quote } from "./json";
 @external("solti", "output") declare function hostOutput(ptr: usize, len: u32): void;
 // @ts-ignore: decorator
 @external("solti", "log") declare function hostLog(level: i32, ptr: usize, len: u32): void;
+// Optional (§4): asc compiles only what is reachable, so a module imports emit only if it calls
+// emit, emitErr or emitTo, and modules that never emit load on older hosts too.
+// @ts-ignore: decorator
+@external("solti", "emit") declare function hostEmit(stream: i32, ptr: usize, len: u32): void;
 
 /** The ABI's output limit (1 MiB). */
 export const MAX_OUTPUT_BYTES: i32 = 1 << 20;
@@ -48,6 +52,26 @@ export function debug(msg: string): void { log(Level.Debug, msg); }
 export function info(msg: string): void { log(Level.Info, msg); }
 export function warn(msg: string): void { log(Level.Warn, msg); }
 export function error(msg: string): void { log(Level.Error, msg); }
+
+// ---- live output ----------------------------------------------------------------------------
+
+/** The streams of live output (§4, emit). */
+export const enum Stream { Stdout = 1, Stderr = 2 }
+
+/**
+ * Streams text live to a stream during run: the host splits it at newlines (a trailing
+ * newline ends the last line) and hands each line to whoever supervises the task (solti-wasm
+ * run prints them). Lines are not the run's result; outside run the host logs them at debug
+ * level. At most 10 000 lines per call are kept, each at most 4 KiB (longer ones truncated).
+ */
+export function emitTo(stream: Stream, text: string): void {
+  const buf = String.UTF8.encode(text);
+  hostEmit(<i32>stream, changetype<usize>(buf), <u32>buf.byteLength);
+}
+/** Streams a line (or several, separated by newlines) to the run's stdout. */
+export function emit(line: string): void { emitTo(Stream.Stdout, line); }
+/** Streams a line (or several) to the run's stderr. */
+export function emitErr(line: string): void { emitTo(Stream.Stderr, line); }
 
 // ---- errors ---------------------------------------------------------------------------------
 

@@ -27,6 +27,8 @@ use std::fmt;
 pub const MAX_OUTPUT_BYTES: usize = 1 << 20;
 /// The ABI's limit on one log message (4 KiB); the host truncates longer ones.
 pub const MAX_LOG_BYTES: usize = 4 << 10;
+/// The ABI's limit on one emitted line (4 KiB); the host truncates longer ones.
+pub const MAX_LINE_BYTES: usize = 4 << 10;
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -432,6 +434,80 @@ macro_rules! logf {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Live output
+
+/// The streams of live output (ABI §4, `emit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Stream {
+    Stdout = 1,
+    Stderr = 2,
+}
+
+/// Streams `text` live to `stream` during `run` through the host's optional `emit` import: the
+/// host splits it at newlines (a trailing newline ends the last line) and hands each line to
+/// whoever supervises the task (`solti-wasm run` prints them). Lines are not the run's result;
+/// outside `run` the host logs them at debug level. At most 10 000 lines per call are kept,
+/// each at most 4 KiB ([`MAX_LINE_BYTES`]; longer ones are truncated).
+///
+/// A module imports `emit` only if it calls one of the emit functions: a host older than `emit`
+/// refuses a module that imports it.
+pub fn emit_to(stream: Stream, text: &str) {
+    host::emit(stream as i32, text.as_bytes());
+}
+/// Streams a line (or several, separated by newlines) to the run's stdout: see [`emit_to`].
+pub fn emit(line: &str) {
+    emit_to(Stream::Stdout, line)
+}
+/// Streams a line (or several) to the run's stderr: see [`emit_to`].
+pub fn emit_err(line: &str) {
+    emit_to(Stream::Stderr, line)
+}
+
+/// `solti::emitf!(Stdout, "step {} of {}", i, n)`: formats, then emits once (see [`emit_to`]).
+#[macro_export]
+macro_rules! emitf {
+    ($stream:ident, $($arg:tt)*) => { $crate::emit_to($crate::Stream::$stream, &::std::format!($($arg)*)) };
+}
+
+/// A writer whose every write, and every `write!`/`writeln!` (formatted first, then sent at
+/// once), is emitted on a stream: for APIs that take an `io::Write` or a `fmt::Write`.
+///
+/// ```ignore
+/// use std::io::Write;
+/// writeln!(solti::EmitWriter(solti::Stream::Stderr), "retrying in {} ms", ms).ok();
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EmitWriter(pub Stream);
+
+impl std::io::Write for EmitWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        host::emit(self.0 as i32, buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+    // The default would emit each piece of the format string separately (and the host would
+    // make each one a line).
+    fn write_fmt(&mut self, args: fmt::Arguments<'_>) -> std::io::Result<()> {
+        emit_to(self.0, &fmt::format(args));
+        Ok(())
+    }
+}
+
+impl fmt::Write for EmitWriter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        emit_to(self.0, s);
+        Ok(())
+    }
+    fn write_fmt(&mut self, args: fmt::Arguments<'_>) -> fmt::Result {
+        emit_to(self.0, &fmt::format(args));
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Host imports
 
 #[cfg(target_arch = "wasm32")]
@@ -462,6 +538,17 @@ mod host {
         // SAFETY: as for output.
         unsafe { solti_log(level, b.as_ptr(), b.len() as u32) }
     }
+    /// The optional emit import is declared here, where it is used, and nowhere else: a module
+    /// that never emits does not import it (the linker drops what no live code calls).
+    pub fn emit(stream: i32, b: &[u8]) {
+        #[link(wasm_import_module = "solti")]
+        extern "C" {
+            #[link_name = "emit"]
+            fn solti_emit(stream: i32, ptr: *const u8, len: u32);
+        }
+        // SAFETY: as for output.
+        unsafe { solti_emit(stream, b.as_ptr(), b.len() as u32) }
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -473,6 +560,23 @@ mod host {
     pub fn output(_b: &[u8]) {}
     pub fn log(level: i32, b: &[u8]) {
         eprintln!("{} {}", ["DEBUG", "INFO", "WARN", "ERROR"][(level & 3) as usize], String::from_utf8_lossy(b));
+    }
+    // Emitted text goes to the process's stdout or stderr, ended by a newline.
+    pub fn emit(stream: i32, b: &[u8]) {
+        #[cfg(test)]
+        EMITTED.with(|e| e.borrow_mut().push((stream, b.to_vec())));
+        let text = String::from_utf8_lossy(b);
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        if stream == 2 {
+            eprintln!("{}", text);
+        } else {
+            println!("{}", text);
+        }
+    }
+    #[cfg(test)]
+    thread_local! {
+        // The emit calls of the current test thread: (stream, bytes).
+        pub static EMITTED: std::cell::RefCell<Vec<(i32, Vec<u8>)>> = std::cell::RefCell::new(Vec::new());
     }
 }
 
@@ -589,5 +693,28 @@ mod tests {
         assert_eq!(s.extension_spec().unwrap().to_json(), r#"{"x":1}"#);
         let p = Plan::exec("ls", ["-l"]).env("B", "2").env("A", "1");
         assert_eq!(p.to_json(), r#"{"exec":{"command":"ls","args":["-l"],"env":{"A":"1","B":"2"},"cwd":"","failOnNonZero":true}}"#);
+    }
+
+    #[test]
+    fn emit_calls() {
+        use std::io::Write as _;
+        host::EMITTED.with(|e| e.borrow_mut().clear());
+        emit("one");
+        emit_err("oops");
+        emitf!(Stdout, "step {} of {}", 1, 2);
+        writeln!(EmitWriter(Stream::Stderr), "{}={}", "k", 42).unwrap();
+        EmitWriter(Stream::Stdout).write_all(b"raw\n").unwrap();
+        fmt::Write::write_fmt(&mut EmitWriter(Stream::Stdout), format_args!("a{}", 'b')).unwrap();
+        let got: Vec<(i32, String)> =
+            host::EMITTED.with(|e| e.borrow().iter().map(|(s, b)| (*s, String::from_utf8(b.clone()).unwrap())).collect());
+        let want: Vec<(i32, String)> = vec![
+            (1, "one".into()),
+            (2, "oops".into()),
+            (1, "step 1 of 2".into()),
+            (2, "k=42\n".into()), // one call per writeln!, not one per piece
+            (1, "raw\n".into()),
+            (1, "ab".into()),
+        ];
+        assert_eq!(got, want);
     }
 }

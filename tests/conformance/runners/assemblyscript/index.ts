@@ -1,7 +1,7 @@
 // The conformance runner in AssemblyScript: the contract is tests/conformance/README.md.
 import {
-  BuildRequest, Description, INTERNAL, INVALID_SPEC, IO, JsonValue, MISSING_FIELD, Output, Plan,
-  RunRequest, Runner, Spec, debug, error, info, register, supportsError, warn,
+  BuildRequest, Description, INTERNAL, INVALID_SPEC, IO, JsonKind, JsonValue, MISSING_FIELD, Output, Plan,
+  RunRequest, Runner, Spec, Stream, debug, emit, emitErr, emitTo, error, info, register, supportsError, warn,
 } from "../../../../guest-sdk/assemblyscript/assembly/index";
 
 function strMap(m: Map<string, string>): JsonValue {
@@ -72,6 +72,12 @@ class Conformance extends Runner {
   run(req: RunRequest): Output {
     const p = req.payload;
     if (p !== null) {
+      const e = p.get("emit");
+      if (e !== null && e.kind == JsonKind.Bool && e.bool) {
+        emit("conformance stdout ✓");
+        emitErr("conformance stderr");
+        emitTo(Stream.Stdout, "conformance 1\nconformance 2\n");
+      }
       const f = p.getString("fail");
       if (f !== null) return Output.fail(IO, f);
     }

@@ -3,6 +3,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"unsafe"
 
 	"github.com/solti-wasm/solti-wasm/abi"
@@ -109,9 +110,18 @@ func (conformance) Build(b *solti.BuildRequest) (*abi.Plan, error) {
 
 func (conformance) Run(r *solti.RunRequest) ([]byte, error) {
 	var f struct {
+		Emit bool    `json:"emit"`
 		Fail *string `json:"fail"`
 	}
-	if json.Unmarshal(r.Payload, &f) == nil && f.Fail != nil {
+	if json.Unmarshal(r.Payload, &f) != nil {
+		f.Emit, f.Fail = false, nil
+	}
+	if f.Emit {
+		solti.Emit("conformance stdout ✓")
+		solti.EmitErr("conformance stderr")
+		fmt.Fprintf(solti.EmitWriter(abi.StreamStdout), "conformance %d\nconformance %d\n", 1, 2)
+	}
+	if f.Fail != nil {
 		return nil, solti.Errorf(abi.CodeIO, "%s", *f.Fail)
 	}
 	env := r.Env

@@ -1,7 +1,8 @@
 //! The conformance runner in Rust: the contract is tests/conformance/README.md.
 
 use solti::json::Value;
-use solti::{BuildRequest, Description, Error, Plan, RunRequest, Runner, Spec};
+use solti::{BuildRequest, Description, EmitWriter, Error, Plan, RunRequest, Runner, Spec, Stream};
+use std::io::Write;
 
 struct Conformance;
 
@@ -66,6 +67,11 @@ impl Runner for Conformance {
     }
 
     fn run(&self, req: &RunRequest) -> Result<Vec<u8>, Error> {
+        if req.payload.as_ref().and_then(|p| p.get("emit")).and_then(Value::as_bool) == Some(true) {
+            solti::emit("conformance stdout ✓");
+            solti::emit_err("conformance stderr");
+            write!(EmitWriter(Stream::Stdout), "conformance {}\nconformance {}\n", 1, 2).ok();
+        }
         if let Some(msg) = req.payload.as_ref().and_then(|p| p.get("fail")).and_then(Value::as_str) {
             return Err(Error::io(msg));
         }

@@ -9,6 +9,7 @@
   (import "solti" "input" (func $input (param $dst i32)))
   (import "solti" "output" (func $output (param $ptr i32) (param $len i32)))
   (import "solti" "log" (func $log (param $level i32) (param $ptr i32) (param $len i32)))
+  (import "solti" "emit" (func $emit (param $stream i32) (param $ptr i32) (param $len i32)))
 
   (memory (export "memory") 1)
 
@@ -76,6 +77,11 @@
   (data (i32.const 964) "{\"runId\":")
   (data (i32.const 976) ",\"attempt\":")
   (data (i32.const 988) ",\"payload\":")
+  (data (i32.const 1000) "emit")
+  (data (i32.const 1004) "true")
+  (data (i32.const 1008) "conformance stdout \e2\9c\93") ;; U+2713 in UTF-8: 22 bytes
+  (data (i32.const 1032) "conformance stderr")
+  (data (i32.const 1052) "conformance 1\nconformance 2\n") ;; one emit call, two lines
 
   ;; --- ABI exports -------------------------------------------------------------------------
 
@@ -173,6 +179,11 @@
     (local.set $pl (call $find_key (local.get $p) (local.get $end) (i32.const 272) (i32.const 7)))
     (if (i32.ne (local.get $pl) (i32.const -1))
       (then
+        (if (call $val_is (call $find_key (local.get $pl) (local.get $end) (i32.const 1000) (i32.const 4)) (local.get $end) (i32.const 1004) (i32.const 4))
+          (then
+            (call $emit (i32.const 1) (i32.const 1008) (i32.const 22))
+            (call $emit (i32.const 2) (i32.const 1032) (i32.const 18))
+            (call $emit (i32.const 1) (i32.const 1052) (i32.const 28))))
         (local.set $f (call $find_key (local.get $pl) (local.get $end) (i32.const 280) (i32.const 4)))
         (if (i32.ne (local.get $f) (i32.const -1))
           (then (if (i32.eq (i32.load8_u (local.get $f)) (i32.const 0x22))
