@@ -35,9 +35,8 @@ type Module struct {
 
 	// With NoCallTimeout, runs use a second, interruptible compilation of wasm.
 	wasm        []byte
-	runOnce     sync.Once
+	runMu       sync.Mutex // guards runCompiled
 	runCompiled engine.Module
-	runErr      error
 }
 
 var (
@@ -222,19 +221,24 @@ func (m *Module) RunWith(ctx context.Context, in *abi.RunInput, opts RunOptions)
 // runCode returns code whose calls stop when their context is done. A run is bounded by its
 // task's deadline and must stop on cancel even when the runtime's other calls run without a
 // deadline (NoCallTimeout): then the module is compiled a second time, with context checks,
-// on its first run.
+// on its first run. A failed compilation (a canceled first run, say) is retried by the next.
 func (m *Module) runCode(ctx context.Context) (engine.Module, error) {
 	if m.rt.interruptible {
 		return m.compiled, nil
 	}
-	m.runOnce.Do(func() {
+	m.runMu.Lock()
+	defer m.runMu.Unlock()
+	if m.runCompiled == nil {
 		eng, err := m.rt.runEngine(ctx)
-		if err == nil {
-			m.runCompiled, err = eng.Compile(ctx, m.wasm)
+		if err != nil {
+			return nil, err
 		}
-		m.runErr = err
-	})
-	return m.runCompiled, m.runErr
+		if m.runCompiled, err = eng.Compile(ctx, m.wasm); err != nil {
+			m.runCompiled = nil
+			return nil, err
+		}
+	}
+	return m.runCompiled, nil
 }
 
 // Close stops new calls, waits for the calls in flight to finish (each is bounded by its
@@ -256,8 +260,10 @@ func (m *Module) Close(ctx context.Context) error {
 	if m.meter != nil {
 		m.meter.Closed()
 	}
+	m.runMu.Lock()
 	if m.runCompiled != nil {
 		_ = m.runCompiled.Close(ctx)
 	}
+	m.runMu.Unlock()
 	return m.compiled.Close(ctx)
 }
