@@ -13,7 +13,7 @@
 //   - Files: every *.wasm file directly in the directory. Other names (a "x.wasm.tmp" being
 //     written, "x.wasm.bak") are ignored, so write-temp-then-rename swaps atomically, and
 //     renaming a module to a non-.wasm name removes it.
-//   - Routing order: lexical order of file name, as runtime.LoadDir. An order file,
+//   - Routing order: lexical order of file name. An order file,
 //     OrderFileName in the directory (or Config.Order), puts the files it lists first, in its
 //     order; the others follow in lexical order. One file name per line; blank lines and
 //     lines starting with # are ignored. It is re-read when it changes.

@@ -231,11 +231,3 @@ func TestRunStopsOnDeadlineWithoutCallTimeout(t *testing.T) {
 		t.Fatalf("supports = %v, %v", ok, err)
 	}
 }
-
-func TestLoadDirRefusesAFile(t *testing.T) {
-	rt := newRuntime(t, runtime.Config{})
-	mods, errs := rt.LoadDir(context.Background(), fixture("ok"))
-	if len(mods) != 0 || len(errs) != 1 || !strings.Contains(errs[0].Error(), "not a directory") {
-		t.Fatalf("LoadDir(file) = %v, %v", mods, errs)
-	}
-}

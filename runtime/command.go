@@ -35,8 +35,8 @@ func (rt *Runtime) LoadCommand(ctx context.Context, path string) (*Command, erro
 	if err != nil {
 		return nil, &LoadError{Path: path, Stage: "read", Err: err}
 	}
-	if len(wasm) < 8 || string(wasm[:4]) != string(wasmMagic) {
-		return nil, &LoadError{Path: path, Stage: "read", Err: errorf(ErrNotWasm, "starts with %q, want the wasm magic \\0asm", head(wasm))}
+	if err := checkHeader(wasm); err != nil {
+		return nil, &LoadError{Path: path, Stage: "read", Err: err}
 	}
 	eng := rt.eng
 	if !rt.interruptible { // a command runs until its task's deadline: it must stop on time

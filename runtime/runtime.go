@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -176,6 +175,18 @@ func (rt *Runtime) Inspect(ctx context.Context, path string) (*ModuleInfo, error
 
 var wasmMagic = []byte("\x00asm")
 
+// checkHeader refuses bytes that are not a core wasm module before any compilation, saying
+// what they are instead: not wasm at all, or a component or future binary format.
+func checkHeader(wasm []byte) error {
+	if len(wasm) < 8 || !bytes.Equal(wasm[:4], wasmMagic) {
+		return errorf(ErrNotWasm, "starts with %q, want the wasm magic \\0asm", head(wasm))
+	}
+	if v := wasm[4:8]; !bytes.Equal(v, []byte{1, 0, 0, 0}) {
+		return errorf(ErrInvalidModule, "binary version % x: a component or a future format, not a core wasm module (want 01 00 00 00)", v)
+	}
+	return nil
+}
+
 func (rt *Runtime) load(ctx context.Context, path string, wasm []byte) (*Module, *ModuleInfo, error) {
 	// Hash in parallel with the compilation: a large module's hash costs milliseconds, which
 	// hot reload's swap latency would otherwise pay on top of the compile.
@@ -195,11 +206,8 @@ func (rt *Runtime) load(ctx context.Context, path string, wasm []byte) (*Module,
 		}
 		return nil, info, &LoadError{Path: path, Stage: stage, Err: err}
 	}
-	if len(wasm) < 8 || !bytes.Equal(wasm[:4], wasmMagic) {
-		return fail("read", errorf(ErrNotWasm, "starts with %q, want the wasm magic \\0asm", head(wasm)))
-	}
-	if v := wasm[4:8]; !bytes.Equal(v, []byte{1, 0, 0, 0}) {
-		return fail("read", errorf(ErrInvalidModule, "binary version % x: a component or a future format, not a core wasm module (want 01 00 00 00)", v))
+	if err := checkHeader(wasm); err != nil {
+		return fail("read", err)
 	}
 	start := time.Now()
 	compiled, err := rt.eng.Compile(ctx, wasm)
@@ -288,54 +296,6 @@ func (m *Module) identify(ctx context.Context, in *instance, info *ModuleInfo) *
 	}
 	m.desc, info.Description = *d, d
 	return nil
-}
-
-// LoadDir loads every *.wasm file directly in dir, in lexical order of file name, which is
-// the routing order. Modules are compiled concurrently. A module that fails to load, or whose
-// runner name an earlier file already took, is reported in errs (each a *LoadError) and
-// skipped; the others load.
-func (rt *Runtime) LoadDir(ctx context.Context, dir string) (mods []*Module, errs []error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.wasm"))
-	if err != nil {
-		return nil, []error{&LoadError{Path: dir, Stage: "read", Err: err}}
-	}
-	if fi, err := os.Stat(dir); err != nil {
-		return nil, []error{&LoadError{Path: dir, Stage: "read", Err: err}}
-	} else if !fi.IsDir() {
-		return nil, []error{&LoadError{Path: dir, Stage: "read", Err: errors.New("not a directory")}}
-	}
-	slices.Sort(paths)
-	loaded := make([]*Module, len(paths))
-	failed := make([]error, len(paths))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(1, rt.limits.MaxInstances))
-	for i, p := range paths {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			loaded[i], failed[i] = rt.Load(ctx, p)
-		})
-	}
-	wg.Wait()
-	owner := map[string]string{}
-	for i, m := range loaded {
-		if failed[i] != nil {
-			errs = append(errs, failed[i])
-			continue
-		}
-		if first, dup := owner[m.Name()]; dup {
-			if rt.observer != nil {
-				rt.observer.ModuleRejected(paths[i], "register")
-			}
-			errs = append(errs, &LoadError{Path: paths[i], Stage: "register",
-				Err: errorf(ErrDuplicateName, "runner %q is already loaded from %s, which comes first in lexical order", m.Name(), first)})
-			_ = m.Close(ctx)
-			continue
-		}
-		owner[m.Name()] = paths[i]
-		mods = append(mods, m)
-	}
-	return mods, errs
 }
 
 func head(b []byte) []byte { return b[:min(len(b), 4)] }

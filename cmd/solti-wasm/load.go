@@ -29,8 +29,8 @@ type runnerSet struct {
 // the file, the stage and the cause. It fails (ExitNoRunner) only when dir is not a directory
 // or no module loaded.
 func loadRunners(ctx context.Context, rt *runtime.Runtime, dir string, env abi.Env, warn io.Writer) (*runnerSet, error) {
-	// LoadDir reports a missing directory too, but as a module load error; checking first
-	// gives the flag's name and a plainer message.
+	// The registry refuses a missing directory too; checking first gives the flag's name
+	// and a plainer message.
 	switch fi, err := os.Stat(dir); {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fail(ExitNoRunner, "--runners %s: no such directory", dir)
@@ -64,7 +64,7 @@ func loadRunners(ctx context.Context, rt *runtime.Runtime, dir string, env abi.E
 
 func (s *runnerSet) addFailed(err error, warn io.Writer) {
 	var le *runtime.LoadError
-	if !errors.As(err, &le) { // LoadDir promises *LoadError; keep anything else visible
+	if !errors.As(err, &le) { // the registry reports *LoadError; keep anything else visible
 		le = &runtime.LoadError{Path: s.dir, Stage: "load", Err: err}
 	}
 	s.failed = append(s.failed, le)
