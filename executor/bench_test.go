@@ -63,7 +63,7 @@ func (s *stack) one(b *testing.B, req *router.Request) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	task, rt, err := s.exe.Task(built, nil)
+	task, rt, err := s.exe.Task(built)
 	if err != nil {
 		b.Fatal(err)
 	}

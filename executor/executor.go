@@ -67,16 +67,16 @@ func (e *PolicyError) Error() string { return e.Policy + " policy: " + e.Msg }
 func (e *PolicyError) Is(target error) bool { return target == ErrPolicy }
 
 // Task returns the task that executes b's plan, and the runner type that labels its metrics.
-// env is the env the guest's run input carries (the task env under the host's, host wins);
-// exec and wasi plans carry their own env.
-func (c *Config) Task(b *router.Built, env abi.Env) (supervisor.Task, router.RunnerType, error) {
+// A guest's run input carries b.Env, the env the runner built with (the task env under the
+// host's, host wins); exec and wasi plans carry their own env.
+func (c *Config) Task(b *router.Built) (supervisor.Task, router.RunnerType, error) {
 	switch p := b.Plan; {
 	case p.Guest != nil:
 		g, ok := b.Runner.(GuestRunner)
 		if !ok {
 			return nil, "", fmt.Errorf("runner %q cannot execute guest plans", b.Runner.Name())
 		}
-		return &Guest{Runner: g, Env: env, Payload: p.Guest.Payload}, router.RunnerWasm, nil
+		return &Guest{Runner: g, Env: b.Env, Payload: p.Guest.Payload}, router.RunnerWasm, nil
 	case p.Exec != nil:
 		return &Exec{Plan: p.Exec, Policy: c.Exec, BaseEnv: c.ExecEnv, WaitDelay: c.ExecWaitDelay}, router.RunnerSubprocess, nil
 	case p.Wasi != nil:

@@ -388,7 +388,7 @@ func TestThroughSupervisor(t *testing.T) {
 	spec := &abi.TaskSpec{Slot: "s", TimeoutMs: 5000, Restart: abi.RestartPolicy{Type: abi.RestartOnFailure}, MaxRetries: 1,
 		Backoff: abi.BackoffPolicy{Jitter: abi.JitterNone, FirstMs: 1, MaxMs: 1, Factor: 1}}
 	cfg := &executor.Config{Exec: executor.ExecPolicy{Allow: []string{"sh"}}}
-	task, rtype, err := cfg.Task(&router.Built{Plan: &abi.Plan{Exec: &abi.ExecPlan{Command: "sh", Args: []string{"-c", "exit 4"}, FailOnNonZero: true}}}, nil)
+	task, rtype, err := cfg.Task(&router.Built{Plan: &abi.Plan{Exec: &abi.ExecPlan{Command: "sh", Args: []string{"-c", "exit 4"}, FailOnNonZero: true}}})
 	if err != nil || rtype != router.RunnerSubprocess {
 		t.Fatal(err, rtype)
 	}

@@ -135,11 +135,15 @@ func TestBuildArgsEnvIsMerged(t *testing.T) {
 			mustRegister(t, r, f)
 			req := newReq(t, tt.kind, nil)
 			before := slices.Clone(TaskEnv(req.Spec))
-			if _, err := r.Build(context.Background(), req); err != nil {
+			built, err := r.Build(context.Background(), req)
+			if err != nil {
 				t.Fatal(err)
 			}
 			if got := f.lastArgs(t).Env; !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("BuildArgs.Env = %v, want %v", got, tt.want)
+			}
+			if !reflect.DeepEqual(built.Env, tt.want) { // what a guest plan's run gets
+				t.Errorf("Built.Env = %v, want %v", built.Env, tt.want)
 			}
 			if after := TaskEnv(req.Spec); !reflect.DeepEqual(after, before) {
 				t.Errorf("the task's env changed: %v -> %v", before, after)

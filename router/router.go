@@ -214,6 +214,9 @@ type Built struct {
 	RunID  RunID
 	Runner Runner
 	Plan   *abi.Plan
+	// Env is the merged env the runner built with (task env overlaid with the context env);
+	// a guest plan's run gets the same.
+	Env abi.Env
 }
 
 // Route returns the runner that would build req, without building. When ctx ends while a
@@ -258,14 +261,15 @@ func (r *Router) Build(ctx context.Context, req *Request) (*Built, error) {
 		return nil, err
 	}
 	id := MakeRunID(rn.Name(), req.Spec.Slot)
-	plan, err := rn.Build(ctx, req, BuildArgs{RunID: id, Env: r.ctx.MergedEnv(TaskEnv(req.Spec)), Metrics: r.ctx.Metrics})
+	env := r.ctx.MergedEnv(TaskEnv(req.Spec))
+	plan, err := rn.Build(ctx, req, BuildArgs{RunID: id, Env: env, Metrics: r.ctx.Metrics})
 	if err != nil {
 		return nil, &BuildError{Runner: rn.Name(), Err: err}
 	}
 	if err := plan.Validate(); err != nil {
 		return nil, &BuildError{Runner: rn.Name(), Err: &InternalError{Msg: "invalid plan: " + err.Error(), Err: err}}
 	}
-	return &Built{RunID: id, Runner: rn, Plan: plan}, nil
+	return &Built{RunID: id, Runner: rn, Plan: plan, Env: env}, nil
 }
 
 // skip applies the cheap filters, kind and selector, before any Supports call.

@@ -171,13 +171,12 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 		Runtime:   rt,
 		ModuleDir: wasiDir,
 	}
-	guestEnv := (&router.BuildContext{Env: env}).MergedEnv(router.TaskEnv(req.Spec))
 	mod := set.module(built.Runner.Name())
 	plan := *built
 	if _, ok := plan.Runner.(executor.StreamingRunner); !ok {
 		plan.Runner = mod // the module itself streams its guest's lines live
 	}
-	task, rtype, err := exe.Task(&plan, guestEnv)
+	task, rtype, err := exe.Task(&plan)
 	if err != nil {
 		return fail(ExitFailure, "%s: %w", taskPath, err)
 	}
