@@ -46,8 +46,8 @@ type GuestRunner interface {
 }
 
 // StreamingRunner is a GuestRunner that can also stream the guest's emitted lines and logs
-// (*runtime.Module). With a GuestRunner that is not one, a guest's lines go to the runtime's
-// log instead.
+// (*runtime.Module, *registry.Version). With a GuestRunner that is not one, a guest's lines go
+// to the runtime's log instead.
 type StreamingRunner interface {
 	RunWith(ctx context.Context, in *abi.RunInput, opts runtime.RunOptions) ([]byte, error)
 }

@@ -172,11 +172,9 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 		ModuleDir: wasiDir,
 	}
 	mod := set.module(built.Runner.Name())
-	plan := *built
-	if _, ok := plan.Runner.(executor.StreamingRunner); !ok {
-		plan.Runner = mod // the module itself streams its guest's lines live
-	}
-	task, rtype, err := exe.Task(&plan)
+	// The built runner is the registry's version of the module: it streams the guest's lines
+	// and holds the version while the run lasts.
+	task, rtype, err := exe.Task(built)
 	if err != nil {
 		return fail(ExitFailure, "%s: %w", taskPath, err)
 	}
