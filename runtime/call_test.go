@@ -212,7 +212,7 @@ func TestRunHonoursContextDeadline(t *testing.T) {
 }
 
 // Without a per-call deadline, a run is still bounded by its context: the module is compiled
-// a second time with context checks for runs.
+// a second time, with the fuel pass, for runs.
 func TestRunStopsOnDeadlineWithoutCallTimeout(t *testing.T) {
 	rt := newRuntime(t, runtime.Config{Limits: runtime.Limits{CallTimeout: runtime.NoCallTimeout}})
 	m := load(t, rt, "loop-run")
@@ -226,7 +226,7 @@ func TestRunStopsOnDeadlineWithoutCallTimeout(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("run took %v to stop", d)
 	}
-	// supports still works on the fast (uninterruptible) code.
+	// supports still works on the fast (unmetered) code.
 	if ok, err := m.Supports(context.Background(), fixtureRequest(t)); !ok || err != nil {
 		t.Fatalf("supports = %v, %v", ok, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/solti-wasm/solti-wasm/abi"
 	"github.com/solti-wasm/solti-wasm/runtime/internal/engine"
@@ -38,13 +39,12 @@ func (rt *Runtime) LoadCommand(ctx context.Context, path string) (*Command, erro
 	if err := checkHeader(wasm); err != nil {
 		return nil, &LoadError{Path: path, Stage: "read", Err: err}
 	}
-	eng := rt.eng
-	if !rt.interruptible { // a command runs until its task's deadline: it must stop on time
-		if eng, err = rt.runEngine(ctx); err != nil {
-			return nil, &LoadError{Path: path, Stage: "compile", Err: err}
-		}
+	// A command runs until its task's deadline: it is always metered, so that it stops on time.
+	code, err := rt.instrument(wasm)
+	if err != nil {
+		return nil, &LoadError{Path: path, Stage: "validate", Err: err}
 	}
-	compiled, err := eng.Compile(ctx, wasm)
+	compiled, err := rt.eng.Compile(ctx, code)
 	if err != nil {
 		return nil, &LoadError{Path: path, Stage: "compile", Err: errorf(ErrInvalidModule, "%v", err)}
 	}
@@ -57,7 +57,7 @@ func (rt *Runtime) LoadCommand(ctx context.Context, path string) (*Command, erro
 }
 
 func checkCommand(c engine.Module, maxPages uint32) error {
-	for _, im := range c.Imports() {
+	for _, im := range dropFuelImport(slices.Clone(c.Imports())) {
 		if im.Module != abi.WASIModule || im.Kind != engine.KindFunc {
 			return errorf(ErrForbiddenImport, "imports %s %s.%s; a WASI command may import only %s functions",
 				im.Kind, im.Module, im.Name, abi.WASIModule)
@@ -97,10 +97,14 @@ type CommandIO struct {
 	Stdout, Stderr io.Writer
 }
 
-// Run instantiates the command and calls _start, bounded by ctx. It returns the exit code
-// (0 when _start returns, else what proc_exit got). Errors: setup failures match ErrSetup; a
-// trap is ErrTrap; ctx's end is ErrDeadline or ErrCanceled.
+// Run instantiates the command and calls _start, bounded by ctx and by Limits.RunFuel. It
+// returns the exit code (0 when _start returns, else what proc_exit got). Errors: setup
+// failures match ErrSetup; a trap is ErrTrap; ctx's end is ErrDeadline or ErrCanceled; the
+// fuel budget's, ErrFuelExhausted.
 func (c *Command) Run(ctx context.Context, cio CommandIO) (int, error) {
+	f := &fuelMeter{}
+	f.start(ctx, c.rt.limits.RunFuel, c.rt.limits.FuelSlice, 0)
+	ctx = context.WithValue(ctx, fuelKey{}, f)
 	inst, err := c.compiled.Instantiate(ctx, engine.InstanceConfig{
 		MaxMemoryBytes: uint64(c.rt.limits.MaxMemoryPages) * abi.PageSize,
 		Stdout:         cio.Stdout,
@@ -126,7 +130,10 @@ func (c *Command) Run(ctx context.Context, cio CommandIO) (int, error) {
 }
 
 func (c *Command) fail(ctx context.Context, inst engine.Instance, err error) error {
+	var stop *detailError // the fuel account's: deadline, cancellation, fuel
 	switch {
+	case errors.As(err, &stop):
+		return stop
 	case errors.Is(err, engine.ErrDeadline):
 		return errorf(ErrDeadline, "%v", context.Cause(ctx))
 	case errors.Is(err, engine.ErrCanceled):

@@ -35,9 +35,10 @@ type Config struct {
 	RunInstanceCalls int
 }
 
-// NoCallTimeout disables the per-call deadline: calls are faster (wazero then skips its
-// context checks at function entries and loop headers), but a guest that loops forever is
-// never stopped. Use it only for trusted modules.
+// NoCallTimeout disables the per-call deadline and, with it, fuel metering of name,
+// describe, supports and build: those calls run uninstrumented code (a little faster), and a
+// guest that loops forever in one is never stopped. Runs stay bounded by fuel and their
+// context, on a second, metered compilation. Use it only for trusted modules.
 const NoCallTimeout time.Duration = -1
 
 // Limits bound what one module may use. Zero values mean the defaults in package abi.
@@ -65,6 +66,17 @@ type Limits struct {
 	// it (the emit import, ABI v1 §4).
 	MaxLineBytes    int
 	MaxLinesPerCall int
+
+	// CallFuel is the fuel budget of each name, describe, supports, build and _initialize
+	// call and of instantiation (ErrFuelExhausted); RunFuel that of each run. A fuel unit is
+	// about one simple wasm instruction (ABI.md §7). UnlimitedFuel removes the budget; the
+	// deadlines still apply. Defaults DefaultCallFuel and DefaultRunFuel.
+	CallFuel int64
+	RunFuel  int64
+	// FuelSlice is how much fuel the guest gets between two visits to the host, where the
+	// budget, the deadline and the context are checked: a smaller slice stops a call closer
+	// to its deadline, at the price of more host calls. Default DefaultFuelSlice.
+	FuelSlice int64
 }
 
 // withDefaults fills zero fields.
@@ -95,6 +107,15 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxLinesPerCall <= 0 {
 		l.MaxLinesPerCall = abi.DefaultMaxLinesPerCall
+	}
+	if l.CallFuel == 0 {
+		l.CallFuel = DefaultCallFuel
+	}
+	if l.RunFuel == 0 {
+		l.RunFuel = DefaultRunFuel
+	}
+	if l.FuelSlice <= 0 {
+		l.FuelSlice = DefaultFuelSlice
 	}
 	return l
 }

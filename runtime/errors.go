@@ -30,11 +30,14 @@ var (
 	ErrInputTooLarge  = errors.New("input too large")
 	ErrOutputTooLarge = errors.New("output too large")
 	ErrMemoryLimit    = errors.New("memory cap hit")
-	ErrBadPointer     = errors.New("pointer out of guest memory")
-	ErrBadResult      = errors.New("invalid result")
-	ErrGuest          = errors.New("guest error")
-	ErrNoRun          = errors.New("module has no run export")
-	ErrClosed         = errors.New("module closed")
+	// ErrFuelExhausted is a call that used its whole fuel budget (Limits.CallFuel or
+	// RunFuel) before its deadline; the instance is discarded.
+	ErrFuelExhausted = errors.New("fuel exhausted")
+	ErrBadPointer    = errors.New("pointer out of guest memory")
+	ErrBadResult     = errors.New("invalid result")
+	ErrGuest         = errors.New("guest error")
+	ErrNoRun         = errors.New("module has no run export")
+	ErrClosed        = errors.New("module closed")
 	// ErrSetup marks a run that never started: no run export, a closed module, or an
 	// instantiation (or _initialize) that failed. Executors treat it as fatal, never retried.
 	ErrSetup = errors.New("run setup failed")

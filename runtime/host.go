@@ -7,6 +7,7 @@ import (
 
 	"github.com/solti-wasm/solti-wasm/abi"
 	"github.com/solti-wasm/solti-wasm/runtime/internal/engine"
+	"github.com/solti-wasm/solti-wasm/runtime/internal/fuel"
 )
 
 // callState is one instance's state for the call in progress; the host functions reach it
@@ -24,6 +25,12 @@ type callState struct {
 	export string
 	limits *Limits
 	mod    *Module
+
+	// fuel is the call's fuel account; counter the instance's fuel counter (nil when the
+	// instance is not metered); fuelUsed what the last call used.
+	fuel     fuelMeter
+	counter  engine.Global
+	fuelUsed int64
 }
 
 type stateKey struct{}
@@ -54,6 +61,7 @@ func hostFuncs() []engine.HostFunc {
 		{Module: abi.HostModule, Name: abi.ImportOutput, Type: sigOut, Fn: hostOutput},
 		{Module: abi.HostModule, Name: abi.ImportLog, Type: sigLog, Fn: hostLog},
 		{Module: abi.HostModule, Name: abi.ImportEmit, Type: sigEmit, Fn: hostEmit},
+		{Module: fuel.ImportModule, Name: fuel.ImportName, Type: sigRefill, Fn: hostRefill},
 	}
 }
 
@@ -61,6 +69,7 @@ func hostFuncs() []engine.HostFunc {
 func hostInput(ctx context.Context, mem engine.Memory, stack []uint64) {
 	st := stateOf(ctx)
 	dst := uint32(stack[0])
+	st.chargeHost(uint32(len(st.input)))
 	if mem == nil || !mem.Write(dst, st.input) {
 		st.abort(errorf(ErrBadPointer, "input(dst=%d): %d bytes do not fit in guest memory of %d bytes", dst, len(st.input), memSize(mem)))
 	}
@@ -70,6 +79,7 @@ func hostInput(ctx context.Context, mem engine.Memory, stack []uint64) {
 func hostOutput(ctx context.Context, mem engine.Memory, stack []uint64) {
 	st := stateOf(ctx)
 	ptr, n := uint32(stack[0]), uint32(stack[1])
+	st.chargeHost(n)
 	if int64(n) > int64(st.limits.MaxOutputBytes) {
 		st.abort(errorf(ErrOutputTooLarge, "output of %d bytes exceeds the %d-byte limit", n, st.limits.MaxOutputBytes))
 	}
@@ -84,6 +94,7 @@ func hostOutput(ctx context.Context, mem engine.Memory, stack []uint64) {
 func hostLog(ctx context.Context, mem engine.Memory, stack []uint64) {
 	st := stateOf(ctx)
 	level, ptr, n := int32(stack[0]), uint32(stack[1]), uint32(stack[2])
+	st.chargeHost(n)
 	st.logs++
 	if st.logs > st.limits.MaxLogsPerCall {
 		return // counted, dropped
@@ -118,6 +129,7 @@ func hostLog(ctx context.Context, mem engine.Memory, stack []uint64) {
 func hostEmit(ctx context.Context, mem engine.Memory, stack []uint64) {
 	st := stateOf(ctx)
 	stream, ptr, n := int32(stack[0]), uint32(stack[1]), uint32(stack[2])
+	st.chargeHost(n)
 	b, ok := readMem(mem, ptr, n)
 	if !ok {
 		st.abort(errorf(ErrBadPointer, "emit(ptr=%d, len=%d) is outside guest memory of %d bytes", ptr, n, memSize(mem)))

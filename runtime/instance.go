@@ -8,6 +8,7 @@ import (
 
 	"github.com/solti-wasm/solti-wasm/abi"
 	"github.com/solti-wasm/solti-wasm/runtime/internal/engine"
+	"github.com/solti-wasm/solti-wasm/runtime/internal/fuel"
 )
 
 // exportID indexes the ABI's exports in an instance's function table, so a call looks its
@@ -31,23 +32,24 @@ type instance struct {
 	eng     engine.Instance
 	fns     [numFuncs]engine.Func
 	st      callState
-	baseCtx context.Context // carries &st; used as is when calls are not interruptible
+	baseCtx context.Context // carries &st: every call's context (calls are bounded by fuel)
 	stack   [2]uint64
 	stderr  tailBuffer
-	broken  bool // trapped or interrupted: never reused
+	broken  bool // trapped, out of fuel or interrupted: never reused
 	runs    int  // runs served, for Config.RunInstanceCalls
-	// interruptible: compiled with context checks, so a call stops when its context is done.
-	interruptible bool
+	// metered: compiled with the fuel pass, so a call stops when its fuel, its deadline or
+	// its context runs out.
+	metered bool
 }
 
-// newInstance instantiates the module's pooled code (interruptible when the runtime has a
-// call deadline).
+// newInstance instantiates the module's pooled code (metered when the runtime has a call
+// deadline).
 func (m *Module) newInstance(ctx context.Context) (*instance, error) {
-	return m.instantiate(ctx, m.compiled, m.rt.interruptible)
+	return m.instantiate(ctx, m.compiled, m.rt.fuel)
 }
 
-func (m *Module) instantiate(ctx context.Context, compiled engine.Module, interruptible bool) (*instance, error) {
-	in := &instance{st: callState{limits: &m.rt.limits, mod: m, export: "instantiate"}, interruptible: interruptible}
+func (m *Module) instantiate(ctx context.Context, compiled engine.Module, metered bool) (*instance, error) {
+	in := &instance{st: callState{limits: &m.rt.limits, mod: m, export: "instantiate"}, metered: metered}
 	in.baseCtx = context.WithValue(context.Background(), stateKey{}, &in.st)
 	var start time.Time
 	if m.meter != nil {
@@ -67,10 +69,11 @@ func (m *Module) instantiate(ctx context.Context, compiled engine.Module, interr
 }
 
 func (m *Module) instantiateInto(ctx context.Context, in *instance, compiled engine.Module) (*instance, error) {
-	// A start section runs during instantiation: bound it like a call.
-	cctx, cancel := in.callContext(ctx, m.rt.limits.CallTimeout)
-	defer cancel()
-	e, err := compiled.Instantiate(cctx, engine.InstanceConfig{
+	// A start section runs during instantiation: bound it like a call. The counter is not
+	// reachable before Instantiate returns; the fuel pass starts it at zero, so the start
+	// function's first test asks the host.
+	in.st.fuel.start(ctx, m.rt.limits.CallFuel, m.rt.limits.FuelSlice, m.rt.limits.CallTimeout)
+	e, err := compiled.Instantiate(in.baseCtx, engine.InstanceConfig{
 		MaxMemoryBytes:     uint64(m.rt.limits.MaxMemoryPages) * abi.PageSize,
 		MemoryCapacityHint: m.initMemory.Load(),
 		Stdout:             &in.stderr,
@@ -80,6 +83,15 @@ func (m *Module) instantiateInto(ctx context.Context, in *instance, compiled eng
 		return nil, m.classify(ctx, in, err, m.rt.limits.CallTimeout)
 	}
 	in.eng = e
+	if in.metered {
+		if gi, ok := e.(engine.GlobalInstance); ok {
+			in.st.counter = gi.Global(fuel.GlobalExport)
+		}
+		if in.st.counter == nil {
+			_ = e.Close(ctx)
+			return nil, errorf(ErrInvalidModule, "the engine does not expose the fuel counter %q", fuel.GlobalExport)
+		}
+	}
 	for i, name := range exportNames {
 		in.fns[i] = e.Func(name)
 	}
@@ -97,27 +109,23 @@ func (m *Module) instantiateInto(ctx context.Context, in *instance, compiled eng
 	return in, nil
 }
 
-// callContext returns the context for one call: the instance's prepared context when calls
-// cannot be interrupted anyway (no allocation), else ctx bounded by timeout and carrying the
-// call state.
-func (in *instance) callContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
-	if !in.interruptible {
-		return in.baseCtx, func() {}
-	}
-	cancel := context.CancelFunc(func() {})
-	if timeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-	}
-	return context.WithValue(ctx, stateKey{}, &in.st), cancel
-}
-
 // call invokes one export with input and returns its i32 result. Any failure marks the
-// instance broken. timeout <= 0 leaves only ctx's own deadline.
+// instance broken. timeout <= 0 leaves only ctx's own deadline. A metered instance's call is
+// bounded by its fuel budget (Limits.RunFuel for run, Limits.CallFuel for the others), by
+// timeout and by ctx, all checked when the guest asks for its next slice; the fuel it used is
+// left in in.st.fuelUsed.
 func (m *Module) call(ctx context.Context, in *instance, id exportID, input []byte, timeout time.Duration) (int32, error) {
 	if len(input) > m.rt.limits.MaxInputBytes {
 		err := errorf(ErrInputTooLarge, "%d bytes exceed the %d-byte input limit", len(input), m.rt.limits.MaxInputBytes)
 		if m.meter != nil {
 			in.st.output = in.st.output[:0]
+			m.observeCall(in, id, len(input), 0, err)
+		}
+		return 0, err
+	}
+	if err := ctxStop(ctx); err != nil { // done before it started: the guest never runs
+		in.st.output, in.st.fuelUsed = in.st.output[:0], 0
+		if m.meter != nil {
 			m.observeCall(in, id, len(input), 0, err)
 		}
 		return 0, err
@@ -129,11 +137,20 @@ func (m *Module) call(ctx context.Context, in *instance, id exportID, input []by
 	if m.meter != nil {
 		start = time.Now()
 	}
-	cctx, cancel := in.callContext(ctx, timeout)
+	budget := m.rt.limits.CallFuel
+	if id == fnRun {
+		budget = m.rt.limits.RunFuel
+	}
+	first := st.fuel.start(ctx, budget, m.rt.limits.FuelSlice, timeout)
+	if st.counter != nil {
+		st.counter.Set(uint64(first))
+	}
 	in.stack[0] = uint64(uint32(len(input)))
-	err := in.fns[id].Call(cctx, in.stack[:])
-	cancel()
-	st.input = nil
+	err := in.fns[id].Call(in.baseCtx, in.stack[:])
+	st.input, st.fuel.ctx, st.fuelUsed = nil, nil, 0
+	if st.counter != nil {
+		st.fuelUsed = st.fuel.used(int64(st.counter.Get()))
+	}
 	if st.logs > m.rt.limits.MaxLogsPerCall {
 		m.rt.logger.Warn("guest log calls dropped", "runner", m.name, "export", st.export, "dropped", st.logs-m.rt.limits.MaxLogsPerCall)
 	}
@@ -155,7 +172,7 @@ func (m *Module) call(ctx context.Context, in *instance, id exportID, input []by
 
 // observeCall reports one call to the module's meter.
 func (m *Module) observeCall(in *instance, id exportID, inBytes int, d time.Duration, err error) {
-	c := CallStats{Export: exportNames[id], Duration: d, BytesIn: inBytes, BytesOut: len(in.st.output), Fault: FaultKind(err)}
+	c := CallStats{Export: exportNames[id], Duration: d, BytesIn: inBytes, BytesOut: len(in.st.output), Fault: FaultKind(err), Fuel: in.st.fuelUsed}
 	if in.eng != nil {
 		if mem := in.eng.Memory(); mem != nil {
 			c.MemoryPages = mem.Size() / abi.PageSize
@@ -178,6 +195,8 @@ func (m *Module) classify(ctx context.Context, in *instance, err error, timeout 
 		return errorf(ErrDeadline, "%v", context.Cause(ctx))
 	case errors.Is(err, engine.ErrCanceled):
 		return errorf(ErrCanceled, "%v", context.Cause(ctx))
+	case errors.Is(err, engine.ErrFuelExhausted):
+		return errorf(ErrFuelExhausted, "%v", err)
 	}
 	msg := trapMessage(err)
 	if tail := in.stderr.String(); tail != "" {

@@ -47,7 +47,7 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{notWasm, "read", runtime.ErrNotWasm, `starts with "#!/b"`},
 		{component, "read", runtime.ErrInvalidModule, "not a core wasm module"},
-		{truncated, "compile", runtime.ErrInvalidModule, "invalid wasm module"},
+		{truncated, "validate", runtime.ErrInvalidModule, "invalid wasm module"},
 		{filepath.Join(t.TempDir(), "absent.wasm"), "read", os.ErrNotExist, "no such file"},
 		{fixture("missing-build"), "abi", runtime.ErrMissingExport, "no build export (want func (i32) -> (i32))"},
 		{fixture("mistyped"), "abi", runtime.ErrExportType, "export build has type (i32) -> (), want (i32) -> (i32)"},

@@ -33,7 +33,7 @@ type Module struct {
 	initMemory atomic.Uint64
 	rpool      runPool // warm run instances, with Config.RunInstanceCalls > 1
 
-	// With NoCallTimeout, runs use a second, interruptible compilation of wasm.
+	// With NoCallTimeout, runs use a second compilation of wasm, with the fuel pass.
 	wasm        []byte
 	runMu       sync.Mutex // guards runCompiled
 	runCompiled engine.Module
@@ -218,22 +218,23 @@ func (m *Module) RunWith(ctx context.Context, in *abi.RunInput, opts RunOptions)
 	return out, nil
 }
 
-// runCode returns code whose calls stop when their context is done. A run is bounded by its
-// task's deadline and must stop on cancel even when the runtime's other calls run without a
-// deadline (NoCallTimeout): then the module is compiled a second time, with context checks,
-// on its first run. A failed compilation (a canceled first run, say) is retried by the next.
+// runCode returns metered code: code whose calls stop when their fuel, or their context,
+// runs out. A run is bounded by its task's deadline and must stop on cancel even when the
+// runtime's other calls run unmetered (NoCallTimeout): then the module is instrumented and
+// compiled a second time on its first run. A failed compilation (a canceled first run, say)
+// is retried by the next.
 func (m *Module) runCode(ctx context.Context) (engine.Module, error) {
-	if m.rt.interruptible {
+	if m.rt.fuel {
 		return m.compiled, nil
 	}
 	m.runMu.Lock()
 	defer m.runMu.Unlock()
 	if m.runCompiled == nil {
-		eng, err := m.rt.runEngine(ctx)
+		code, err := m.rt.instrument(m.wasm)
 		if err != nil {
 			return nil, err
 		}
-		if m.runCompiled, err = eng.Compile(ctx, m.wasm); err != nil {
+		if m.runCompiled, err = m.rt.eng.Compile(ctx, code); err != nil {
 			m.runCompiled = nil
 			return nil, err
 		}

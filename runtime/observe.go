@@ -57,6 +57,9 @@ type CallStats struct {
 	Fault string
 	// MemoryPages is the instance's linear memory size after the call, in 64 KiB pages.
 	MemoryPages uint32
+	// Fuel is the fuel the call used (ABI.md §7), 0 when it was not metered; the same for
+	// the same module and input on every run.
+	Fuel int64
 }
 
 // Fault kinds of a failed call, the label values of the trap meters.
@@ -65,6 +68,7 @@ const (
 	FaultDeadline       = "deadline"
 	FaultCanceled       = "canceled"
 	FaultMemoryLimit    = "memory_cap"
+	FaultFuel           = "fuel"
 	FaultBadPointer     = "bad_pointer"
 	FaultOutputTooLarge = "output_too_large"
 	FaultInputTooLarge  = "input_too_large"
@@ -82,6 +86,8 @@ func FaultKind(err error) string {
 		return FaultCanceled
 	case errors.Is(err, ErrMemoryLimit):
 		return FaultMemoryLimit
+	case errors.Is(err, ErrFuelExhausted):
+		return FaultFuel
 	case errors.Is(err, ErrBadPointer):
 		return FaultBadPointer
 	case errors.Is(err, ErrOutputTooLarge):

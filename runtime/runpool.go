@@ -15,7 +15,7 @@ type runPool struct {
 }
 
 // runInstance returns an instance for one run: a warm one from the pool, or a new one of the
-// interruptible code.
+// metered code.
 func (m *Module) runInstance(ctx context.Context) (*instance, error) {
 	if m.rt.runCalls > 1 {
 		p := &m.rpool

@@ -28,18 +28,17 @@ import (
 
 // Runtime compiles and hosts runner modules. It is safe for concurrent use.
 type Runtime struct {
-	eng           engine.Engine
-	engineName    string
-	engineOpts    engine.Options
-	limits        Limits
-	logger        *slog.Logger
-	interruptible bool
-	observer      Observer
-	runCalls      int // Config.RunInstanceCalls
+	eng    engine.Engine
+	limits Limits
+	logger *slog.Logger
+	// fuel: modules are compiled with the fuel pass, and every call is bounded by fuel and
+	// its deadline (a call deadline is set); else only runs are, on a second compilation.
+	fuel     bool
+	observer Observer
+	runCalls int // Config.RunInstanceCalls
 
 	mu      sync.Mutex
 	modules map[*Module]struct{}
-	runEng  engine.Engine // interruptible twin of eng, made on first need when eng is not
 }
 
 // New returns a runtime with cfg.
@@ -49,13 +48,12 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	}
 	limits := cfg.Limits.withDefaults()
 	rt := &Runtime{
-		engineName:    cfg.Engine,
-		limits:        limits,
-		logger:        cfg.Logger,
-		interruptible: limits.CallTimeout > 0,
-		modules:       map[*Module]struct{}{},
-		observer:      cfg.Observer,
-		runCalls:      cfg.RunInstanceCalls,
+		limits:   limits,
+		logger:   cfg.Logger,
+		fuel:     limits.CallTimeout > 0,
+		modules:  map[*Module]struct{}{},
+		observer: cfg.Observer,
+		runCalls: cfg.RunInstanceCalls,
 	}
 	if rt.logger == nil {
 		rt.logger = slog.New(slog.DiscardHandler)
@@ -65,8 +63,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 			return nil, fmt.Errorf("compilation cache: %w", err)
 		}
 	}
-	rt.engineOpts = engine.Options{Host: hostFuncs(), CacheDir: cfg.CacheDir, Interruptible: rt.interruptible}
-	eng, err := engine.New(ctx, cfg.Engine, rt.engineOpts)
+	eng, err := engine.New(ctx, cfg.Engine, engine.Options{Host: hostFuncs(), CacheDir: cfg.CacheDir})
 	if err != nil {
 		return nil, err
 	}
@@ -74,22 +71,15 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	return rt, nil
 }
 
-// runEngine returns an engine whose calls can be interrupted, for runs when the runtime's own
-// engine cannot (NoCallTimeout). Both may share the on-disk cache: wazero keys compiled code by
-// the module's bytes and whether it checks for termination.
-func (rt *Runtime) runEngine(ctx context.Context) (engine.Engine, error) {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	if rt.runEng == nil {
-		opts := rt.engineOpts
-		opts.Interruptible = true
-		eng, err := engine.New(ctx, rt.engineName, opts)
-		if err != nil {
-			return nil, err
-		}
-		rt.runEng = eng
+// instrument returns the bytes to compile for a module whose calls are metered: wasm with the
+// fuel pass applied. The compilation cache keys on these bytes, which record the pass version
+// and the cost table (a custom section), so a change of either never reuses stale code.
+func (rt *Runtime) instrument(wasm []byte) ([]byte, error) {
+	out, err := InstrumentFuel(wasm)
+	if err != nil {
+		return nil, errorf(ErrInvalidModule, "fuel instrumentation: %v", err)
 	}
-	return rt.runEng, nil
+	return out, nil
 }
 
 // Engines lists the engines this build can use.
@@ -111,11 +101,6 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		errs = append(errs, m.Close(ctx))
 	}
 	errs = append(errs, rt.eng.Close(ctx))
-	rt.mu.Lock()
-	if rt.runEng != nil {
-		errs = append(errs, rt.runEng.Close(ctx))
-	}
-	rt.mu.Unlock()
 	return errors.Join(errs...)
 }
 
@@ -209,14 +194,21 @@ func (rt *Runtime) load(ctx context.Context, path string, wasm []byte) (*Module,
 	if err := checkHeader(wasm); err != nil {
 		return fail("read", err)
 	}
+	code := wasm
+	if rt.fuel {
+		var err error
+		if code, err = rt.instrument(wasm); err != nil {
+			return fail("validate", err)
+		}
+	}
 	start := time.Now()
-	compiled, err := rt.eng.Compile(ctx, wasm)
+	compiled, err := rt.eng.Compile(ctx, code)
 	if err != nil {
 		return fail("compile", errorf(ErrInvalidModule, "%v", err))
 	}
 	info.CompileTime = time.Since(start)
 	hashed()
-	exports, imports := compiled.Exports(), compiled.Imports()
+	exports, imports := compiled.Exports(), dropFuelImport(slices.Clone(compiled.Imports()))
 	slices.SortFunc(exports, func(a, b engine.Export) int { return strings.Compare(a.Name, b.Name) })
 	info.Exports, info.Imports = describeExports(exports), describeImports(imports)
 	info.ABIVersion = abiVersion(exports)
@@ -234,8 +226,8 @@ func (rt *Runtime) load(ctx context.Context, path string, wasm []byte) (*Module,
 	}
 
 	m := &Module{rt: rt, compiled: compiled, info: *info, pool: newPool(rt.limits.MaxInstances)}
-	if !rt.interruptible && info.HasRun {
-		m.wasm = wasm // for runCode's interruptible compilation
+	if !rt.fuel && info.HasRun {
+		m.wasm = wasm // for runCode's metered compilation
 	}
 	start = time.Now()
 	first, err := m.newInstance(ctx)

@@ -118,9 +118,6 @@ type Options struct {
 	Host []HostFunc
 	// CacheDir, when set, keeps compiled code on disk across processes.
 	CacheDir string
-	// Interruptible makes calls stop when their context is done, at a cost per call and per
-	// loop iteration (wazero's close-on-context-done). An interrupted instance is unusable.
-	Interruptible bool
 }
 
 // Engine compiles modules.
@@ -169,6 +166,20 @@ type Func interface {
 	Call(ctx context.Context, stack []uint64) error
 }
 
+// Global is an exported mutable global: the runtime reads and sets the fuel counter through it.
+type Global interface {
+	Get() uint64
+	Set(v uint64)
+}
+
+// GlobalInstance is implemented by instances that expose their exported mutable globals.
+// The runtime's fuel metering needs it: it sets the counter before each call and reads what
+// was left after.
+type GlobalInstance interface {
+	// Global returns the exported mutable global name, or nil.
+	Global(name string) Global
+}
+
 // Memory is a guest's linear memory; wazero's api.Memory satisfies it. Slices returned by Read
 // alias guest memory and are valid until the next call into the guest.
 type Memory interface {
@@ -181,6 +192,9 @@ type Memory interface {
 var (
 	ErrDeadline = errors.New("deadline exceeded")
 	ErrCanceled = errors.New("canceled")
+	// ErrFuelExhausted is a call stopped by the engine's own fuel metering, for an engine
+	// that has one (the runtime's fuel pass reports through its host import instead).
+	ErrFuelExhausted = errors.New("fuel exhausted")
 )
 
 // TrapError is a guest trap or a host function's panic.

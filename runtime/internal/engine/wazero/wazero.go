@@ -63,7 +63,6 @@ func newEngine(o engine.Options, base func() wazero.RuntimeConfig) (*eng, error)
 	}
 	e.cfg = base().
 		WithCompilationCache(e.cache).
-		WithCloseOnContextDone(o.Interruptible).
 		WithCoreFeatures(api.CoreFeaturesV2)
 	return e, nil
 }
@@ -194,6 +193,14 @@ func (i *instance) Func(name string) engine.Func {
 func (i *instance) Memory() engine.Memory {
 	if m := i.mod.Memory(); m != nil {
 		return m
+	}
+	return nil
+}
+
+// Global returns the exported mutable global name, or nil.
+func (i *instance) Global(name string) engine.Global {
+	if g, ok := i.mod.ExportedGlobal(name).(api.MutableGlobal); ok {
+		return g
 	}
 	return nil
 }
