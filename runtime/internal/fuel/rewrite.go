@@ -18,13 +18,16 @@ type instr struct {
 	index    uint32
 }
 
-// cost is op's static cost: control markers are free, calls cost Instr plus Call.
+// cost is op's static cost: control markers are free, calls cost Instr plus Call, grows
+// Instr plus Grow.
 func (p *pass) cost(op wasmbin.Opcode) uint64 {
 	switch op {
 	case wasmbin.OpBlock, wasmbin.OpLoop, wasmbin.OpElse, wasmbin.OpEnd, wasmbin.OpNop:
 		return 0
 	case wasmbin.OpCall, wasmbin.OpCallIndirect, wasmbin.OpReturnCall, wasmbin.OpReturnCallIndirect:
 		return uint64(p.costs.Instr) + uint64(p.costs.Call)
+	case wasmbin.OpMemoryGrow, wasmbin.OpTableGrow:
+		return uint64(p.costs.Instr) + uint64(p.costs.Grow)
 	}
 	return uint64(p.costs.Instr)
 }
