@@ -18,6 +18,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/runtime"
 )
 
 // The harness is a minimal ABI v1 host on wazero, independent of runtime/ on purpose: it
@@ -89,14 +90,37 @@ func newHarness(t testing.TB, path string) *harness {
 }
 
 func loadHarness(path string) (*harness, error) {
-	ctx := context.Background()
 	wasm, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	return loadHarnessBytes(path, wasm, false)
+}
+
+// loadHarnessBytes makes a harness of wasm; with fuel, wasm is first instrumented as the
+// product host does (runtime.InstrumentFuel) and the harness grants it unlimited fuel.
+func loadHarnessBytes(path string, wasm []byte, fuel bool) (*harness, error) {
+	ctx := context.Background()
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithMemoryLimitPages(abi.DefaultMaxMemoryPages))
 	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	if fuel {
+		var err error
+		if wasm, err = runtime.InstrumentFuel(wasm); err != nil {
+			_ = rt.Close(ctx)
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		// Unlimited: every refill grants 2^62 units, which no scenario comes near using.
+		_, err = rt.NewHostModuleBuilder("solti_fuel").NewFunctionBuilder().
+			WithGoFunction(api.GoFunc(func(_ context.Context, stack []uint64) { stack[0] = 1 << 62 }),
+				[]api.ValueType{api.ValueTypeI64}, []api.ValueType{api.ValueTypeI64}).
+			Export("refill").Instantiate(ctx)
+		if err != nil {
+			_ = rt.Close(ctx)
+			return nil, err
+		}
+	}
 	i32 := api.ValueTypeI32
+	var err error
 	_, err = rt.NewHostModuleBuilder("solti").
 		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, stack []uint64) {
 		st := ctx.Value(stateKey{}).(*callState)

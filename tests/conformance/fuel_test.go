@@ -1,0 +1,115 @@
+package conformance
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestFuelDifferential runs every scenario against every conformance runner and every example
+// runner twice: as compiled from its file, and instrumented by the product host's fuel pass
+// with unlimited fuel. Each step must give byte-identical results: return code, output, log
+// records, emitted lines, and the same trap (message and guest stderr; the wasm stack trace is
+// left out, since a function without a name shows its index there, which the pass shifts by
+// one). The example runners do not implement the conformance contract, so their expected
+// outcomes are not checked: only that both builds agree.
+func TestFuelDifferential(t *testing.T) {
+	mods := runners(t)
+	examples, err := filepath.Glob(filepath.Join("..", "..", "examples", "runners", "*.wasm"))
+	if err != nil || len(examples) == 0 {
+		t.Fatalf("no example runners: %v", err)
+	}
+	mods = append(mods, examples...)
+	for _, mod := range mods {
+		wasm, err := os.ReadFile(mod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.TrimSuffix(filepath.Base(mod), ".wasm")
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			plain := newHarness(t, mod)
+			fueled := fuelHarness(t, mod, wasm)
+			lang := plain.lang
+			steps := 0
+			for _, sc := range scenarios {
+				pin, fin := plain.instantiate(t), fueled.instantiate(t)
+				var prev []byte
+				for i, st := range sc.steps {
+					if st.fresh {
+						pin, fin = plain.instantiate(t), fueled.instantiate(t)
+					}
+					input := st.input(lang, prev)
+					want, got := pin.call(st.export, input), fin.call(st.export, input)
+					for _, d := range diffResults(got, want) {
+						t.Errorf("%s: step %d (%s): instrumented %s", sc.name, i+1, st.export, d)
+					}
+					prev = want.output
+					steps++
+				}
+			}
+			t.Logf("%s: %d steps agree", name, steps)
+		})
+	}
+}
+
+// fuelHarness returns the instrumented harness of the module at path, cached like newHarness.
+func fuelHarness(t *testing.T, path string, wasm []byte) *harness {
+	t.Helper()
+	key := path + "#fuel"
+	harnessMu.Lock()
+	defer harnessMu.Unlock()
+	if h, ok := harnesses[key]; ok {
+		return h
+	}
+	h, err := loadHarnessBytes(path, wasm, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	harnesses[key] = h
+	return h
+}
+
+// diffResults names how got differs from want.
+func diffResults(got, want result) []string {
+	var out []string
+	if g, w := trapText(got.trap), trapText(want.trap); g != w {
+		out = append(out, fmt.Sprintf("trap %q, original %q", g, w))
+	}
+	if got.rc != want.rc {
+		out = append(out, fmt.Sprintf("returned %d, original %d", got.rc, want.rc))
+	}
+	if got.outSet != want.outSet || !bytes.Equal(got.output, want.output) {
+		out = append(out, fmt.Sprintf("output %s, original %s", clip(got.output), clip(want.output)))
+	}
+	if g, w := fmt.Sprint(got.logs), fmt.Sprint(want.logs); g != w {
+		out = append(out, fmt.Sprintf("logs %s, original %s", g, w))
+	}
+	if g, w := fmt.Sprint(got.lines), fmt.Sprint(want.lines); g != w {
+		out = append(out, fmt.Sprintf("lines %s, original %s", g, w))
+	}
+	return out
+}
+
+// trapText is a trap's message and guest stderr without the wasm stack trace.
+func trapText(err error) string {
+	if err == nil {
+		return ""
+	}
+	var keep []string
+	inTrace := false
+	for _, l := range strings.Split(err.Error(), "\n") {
+		switch {
+		case l == "wasm stack trace:":
+			inTrace = true
+		case inTrace && (strings.HasPrefix(l, "\t") || strings.HasPrefix(l, " ")):
+		default:
+			inTrace = false
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
