@@ -41,6 +41,7 @@ func benchInstantiate(h *harness) func(b *testing.B) {
 func benchCall(h *harness, export string, input []byte, wantRC int32) func(b *testing.B) {
 	return func(b *testing.B) {
 		in := h.instantiate(b)
+		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
 			if r := in.call(export, input); r.trap != nil || r.rc != wantRC {
 				b.Fatalf("%s: rc %d, %v: %s", export, r.rc, r.trap, clip(r.output))

@@ -57,15 +57,21 @@ func TestFuelDifferential(t *testing.T) {
 }
 
 // fuelHarness returns the instrumented harness of the module at path, cached like newHarness.
-func fuelHarness(t *testing.T, path string, wasm []byte) *harness {
+func fuelHarness(t testing.TB, path string, wasm []byte) *harness {
 	t.Helper()
-	key := path + "#fuel"
+	return guardHarness(t, path, wasm, guardFuel)
+}
+
+// guardHarness returns the harness of the module at path with guard g, cached like newHarness.
+func guardHarness(t testing.TB, path string, wasm []byte, g guard) *harness {
+	t.Helper()
+	key := fmt.Sprintf("%s#%d", path, g)
 	harnessMu.Lock()
 	defer harnessMu.Unlock()
 	if h, ok := harnesses[key]; ok {
 		return h
 	}
-	h, err := loadHarnessBytes(path, wasm, true)
+	h, err := loadHarnessBytes(path, wasm, g)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,4 +118,43 @@ func trapText(err error) string {
 		}
 	}
 	return strings.Join(keep, "\n")
+}
+
+// BenchmarkFuelGuard times supports and build on a 1 KiB spec for each conformance runner
+// with the CPU guard off, with fuel (the product host's pass) and with the guard fuel
+// replaces (wazero's close-on-context-done and a timeout per call), beside the native Go
+// floor of the same work, all in one run for BENCHMARKS.md's ratios:
+//
+//	go test ./tests/conformance/ -run '^$' -bench FuelGuard -benchmem -count 5
+func BenchmarkFuelGuard(b *testing.B) {
+	b.Run("native-go/supports-1KiB", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if !nativeSupports(benchSpec) {
+				b.Fatal("no")
+			}
+		}
+	})
+	b.Run("native-go/build-1KiB", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := nativeBuild(benchBuild); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, mod := range runners(b) {
+		wasm, err := os.ReadFile(mod)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, g := range []struct {
+			name  string
+			guard guard
+		}{{"off", guardOff}, {"fuel", guardFuel}, {"ctx", guardCtx}} {
+			h := guardHarness(b, mod, wasm, g.guard)
+			b.Run(h.lang+"/supports-1KiB/guard="+g.name, benchCall(h, "supports", benchSpec, 1))
+			b.Run(h.lang+"/build-1KiB/guard="+g.name, benchCall(h, "build", benchBuild, 0))
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -56,6 +57,7 @@ type harness struct {
 	compiled wazero.CompiledModule
 	lang     string // the module's file name without .wasm
 	path     string
+	guard    guard
 }
 
 // harnesses caches one harness per module for the whole package: compiling a Go module takes
@@ -94,16 +96,25 @@ func loadHarness(path string) (*harness, error) {
 	if err != nil {
 		return nil, err
 	}
-	return loadHarnessBytes(path, wasm, false)
+	return loadHarnessBytes(path, wasm, guardOff)
 }
 
-// loadHarnessBytes makes a harness of wasm; with fuel, wasm is first instrumented as the
-// product host does (runtime.InstrumentFuel) and the harness grants it unlimited fuel.
-func loadHarnessBytes(path string, wasm []byte, fuel bool) (*harness, error) {
+// guard is how a harness bounds a guest's CPU.
+type guard int
+
+const (
+	guardOff  guard = iota // not at all
+	guardFuel              // the product host's fuel pass (runtime.InstrumentFuel), unlimited fuel
+	guardCtx               // wazero's close-on-context-done, a 1 s timeout per call: the old guard
+)
+
+// loadHarnessBytes makes a harness of wasm with guard g.
+func loadHarnessBytes(path string, wasm []byte, g guard) (*harness, error) {
 	ctx := context.Background()
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithMemoryLimitPages(abi.DefaultMaxMemoryPages))
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithMemoryLimitPages(abi.DefaultMaxMemoryPages).
+		WithCloseOnContextDone(g == guardCtx))
 	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
-	if fuel {
+	if g == guardFuel {
 		var err error
 		if wasm, err = runtime.InstrumentFuel(wasm); err != nil {
 			_ = rt.Close(ctx)
@@ -160,7 +171,7 @@ func loadHarnessBytes(path string, wasm []byte, fuel bool) (*harness, error) {
 	if err == nil {
 		var compiled wazero.CompiledModule
 		if compiled, err = rt.CompileModule(ctx, wasm); err == nil {
-			return &harness{rt: rt, compiled: compiled, lang: strings.TrimSuffix(filepath.Base(path), ".wasm"), path: path}, nil
+			return &harness{rt: rt, compiled: compiled, lang: strings.TrimSuffix(filepath.Base(path), ".wasm"), path: path, guard: g}, nil
 		}
 	}
 	_ = rt.Close(ctx)
@@ -185,12 +196,13 @@ func splitLines(stream int32, b []byte) []lineRec {
 // instance is one instantiated runner.
 type instance struct {
 	mod    api.Module
+	guard  guard
 	stderr bytes.Buffer // WASI standard error: a Go guest's runtime writes its fatal errors there
 }
 
 func (h *harness) instantiate(t testing.TB) *instance {
 	t.Helper()
-	in := &instance{}
+	in := &instance{guard: h.guard}
 	mod, err := h.rt.InstantiateModule(context.Background(), h.compiled, moduleConfig(in))
 	if err != nil {
 		t.Fatalf("instantiating %s: %v", h.path, err)
@@ -219,6 +231,11 @@ type result struct {
 func (in *instance) call(export string, input []byte) result {
 	st := &callState{input: input}
 	ctx := context.WithValue(context.Background(), stateKey{}, st)
+	if in.guard == guardCtx {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Second)
+		defer cancel()
+	}
 	f := in.mod.ExportedFunction(export)
 	if f == nil {
 		return result{trap: fmt.Errorf("no export %q", export)}
