@@ -84,15 +84,21 @@ func (p *pass) body(i uint32) (wasmbin.Code, error) {
 		}
 	}
 	params := uint64(len(p.m.Types[p.m.Functions[i]].Params))
+	// Scratch locals, appended: an i32 for length charges, an i64 for charge-and-test.
 	scratch := uint32(params + c.NumLocals)
-	usesScratch := false
+	scratch64 := scratch + 1
+	usesScratch, usesScratch64 := false, false
 	out := make([]byte, 0, len(c.Expr)+len(c.Expr)/2+32)
 	charge, test := true, true // function entry
 	for j, in := range ins {
 		if charge {
-			out = p.appendCharge(out, seg[j])
-			if test {
+			switch {
+			case test && seg[j] > 0:
+				out, usesScratch64 = p.appendChargeTest(out, seg[j], scratch64), true
+			case test:
 				out = p.appendTest(out)
+			default:
+				out = p.appendCharge(out, seg[j])
 			}
 			charge, test = false, false
 		}
@@ -113,8 +119,11 @@ func (p *pass) body(i uint32) (wasmbin.Code, error) {
 		}
 	}
 	locals := c.Locals
-	if usesScratch {
+	if usesScratch || usesScratch64 {
 		locals = append(append([]wasmbin.LocalEntry(nil), c.Locals...), wasmbin.LocalEntry{Count: 1, Type: wasmbin.ValI32})
+	}
+	if usesScratch64 {
+		locals = append(locals, wasmbin.LocalEntry{Count: 1, Type: wasmbin.ValI64})
 	}
 	return wasmbin.Code{Locals: locals, Expr: out}, nil
 }
@@ -130,6 +139,28 @@ func (p *pass) appendCharge(out []byte, cost uint64) []byte {
 	out = wasmbin.AppendSleb128(out, int64(cost))
 	out = append(out, byte(wasmbin.OpI64Sub), byte(wasmbin.OpGlobalSet))
 	return wasmbin.AppendUleb128(out, uint64(p.counter))
+}
+
+// appendChargeTest appends counter -= cost and the test, reading the counter once through
+// the scratch i64 local: the form at function entry and loop headers, where both happen.
+func (p *pass) appendChargeTest(out []byte, cost uint64, scratch64 uint32) []byte {
+	out = append(out, byte(wasmbin.OpGlobalGet))
+	out = wasmbin.AppendUleb128(out, uint64(p.counter))
+	out = append(out, byte(wasmbin.OpI64Const))
+	out = wasmbin.AppendSleb128(out, int64(cost))
+	out = append(out, byte(wasmbin.OpI64Sub), byte(wasmbin.OpLocalTee))
+	out = wasmbin.AppendUleb128(out, uint64(scratch64))
+	out = append(out, byte(wasmbin.OpGlobalSet))
+	out = wasmbin.AppendUleb128(out, uint64(p.counter))
+	out = append(out, byte(wasmbin.OpLocalGet))
+	out = wasmbin.AppendUleb128(out, uint64(scratch64))
+	out = append(out, byte(wasmbin.OpI64Const), 0, opI64LtS, byte(wasmbin.OpIf), 0x40, byte(wasmbin.OpLocalGet))
+	out = wasmbin.AppendUleb128(out, uint64(scratch64))
+	out = append(out, byte(wasmbin.OpCall))
+	out = wasmbin.AppendUleb128(out, uint64(p.refill))
+	out = append(out, byte(wasmbin.OpGlobalSet))
+	out = wasmbin.AppendUleb128(out, uint64(p.counter))
+	return append(out, byte(wasmbin.OpEnd))
 }
 
 // appendTest appends: if counter < 0 { counter = refill(counter) }.
