@@ -114,9 +114,9 @@ func BenchmarkInstantiate(b *testing.B) {
 // same spec (its output, the plan, is left undecoded). Compare with BenchmarkSupports and
 // BenchmarkBuild to see what the pool, the request, decoding the plan and the error wrapping
 // add. Each run makes a fresh instance, so that a guest whose heap grows (see
-// TestGoGuestHeapStaysBounded) cannot fail a long run. deadline=on-no-timer calls the
-// interruptible code with no timeout of its own (no context.WithTimeout), which leaves what
-// wazero's close-on-context-done costs: a goroutine per call and checks in loops.
+// TestGoGuestHeapStaysBounded) cannot fail a long run. deadline=on is the metered code (the
+// fuel pass, the deadline checked at each slice); deadline=off the unmetered code of
+// NoCallTimeout.
 func BenchmarkCallPath(b *testing.B) {
 	for _, mod := range benchModules[1:] {
 		kind := map[string]string{"wat-echo": "echo", "go-transform": "transform"}[mod.name]
@@ -125,7 +125,7 @@ func BenchmarkCallPath(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, deadline := range []string{"off", "on", "on-no-timer"} {
+		for _, deadline := range []string{"off", "on"} {
 			for _, export := range []struct {
 				name  string
 				id    exportID
@@ -141,9 +141,6 @@ func BenchmarkCallPath(b *testing.B) {
 					}
 					defer in.close(ctx)
 					timeout := m.rt.limits.CallTimeout
-					if deadline == "on-no-timer" {
-						timeout = 0 // interruptible code, no context.WithTimeout: wazero's share alone
-					}
 					if ret, err := m.call(ctx, in, export.id, export.input, timeout); err != nil || ret != export.want {
 						b.Fatalf("%s = %d, %v; want %d", export.name, ret, err, export.want)
 					}

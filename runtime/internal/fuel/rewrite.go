@@ -32,13 +32,16 @@ func (p *pass) cost(op wasmbin.Opcode) uint64 {
 	return uint64(p.costs.Instr)
 }
 
-// endsBlock reports whether a straight-line block ends after op: control flow may enter the
-// next instruction from elsewhere (after block, loop, if, else, end), or may leave before it
-// (branches, returns, unreachable).
+// endsBlock reports whether a charged block ends after op: control flow may enter the next
+// instruction from elsewhere (after block, loop, if, else, end), or never reaches it (br,
+// br_table, return, unreachable). br_if does not end one: the code after it is entered only
+// from it, so its cost is charged with the code before, in advance. That overcharges an exit
+// taken by the br_if by what follows it, deterministically, and leaves the usual loop (a test
+// that exits, a body, a branch back) one charge per iteration instead of two.
 func endsBlock(op wasmbin.Opcode) bool {
 	switch op {
 	case wasmbin.OpBlock, wasmbin.OpLoop, wasmbin.OpIf, wasmbin.OpElse, wasmbin.OpEnd,
-		wasmbin.OpBr, wasmbin.OpBrIf, wasmbin.OpBrTable, wasmbin.OpReturn, wasmbin.OpUnreachable,
+		wasmbin.OpBr, wasmbin.OpBrTable, wasmbin.OpReturn, wasmbin.OpUnreachable,
 		wasmbin.OpReturnCall, wasmbin.OpReturnCallIndirect:
 		return true
 	}
