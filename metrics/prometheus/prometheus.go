@@ -61,6 +61,7 @@ type Metrics struct {
 	errors    *prometheus.CounterVec
 
 	calls, bytesIn, bytesOut, deadlines *prometheus.CounterVec
+	fuel                                *prometheus.CounterVec
 	callSeconds                         *prometheus.HistogramVec
 	traps                               *prometheus.CounterVec
 	memHigh, poolSize                   *prometheus.GaugeVec
@@ -104,7 +105,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		callSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "solti_wasm_call_duration_seconds",
 			Help: "Latency of calls into runner modules, by export.", Buckets: CallDurationBuckets}, exp),
 		traps: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "solti_wasm_traps_total",
-			Help: "Calls that failed, by export and kind (trap, deadline, canceled, memory_cap, bad_pointer, output_too_large, input_too_large, other)."},
+			Help: "Calls that failed, by export and kind (trap, deadline, canceled, memory_cap, fuel, bad_pointer, output_too_large, input_too_large, other)."},
 			[]string{"runner", "digest", "export", "kind"}),
 		deadlines: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "solti_wasm_deadline_hits_total",
 			Help: "Calls stopped by their deadline, by export."}, exp),
@@ -112,6 +113,8 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Input bytes handed to calls, by export."}, exp),
 		bytesOut: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "solti_wasm_bytes_out_total",
 			Help: "Output bytes returned by calls, by export."}, exp),
+		fuel: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "solti_wasm_fuel_total",
+			Help: "Fuel units used by metered calls, by export (ABI.md §7: about one simple wasm instruction each)."}, exp),
 		memHigh: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "solti_wasm_memory_pages_high_water",
 			Help: "Largest linear memory seen after a call in any instance of the module, in 64 KiB pages."}, mod),
 		poolSize: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "solti_wasm_pool_instances",
@@ -132,7 +135,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Modules refused at load, by stage (read, compile, abi, instantiate, name, describe, register)."}, []string{"stage"}),
 	}
 	for _, c := range []prometheus.Collector{m.started, m.completed, m.duration, m.errors, m.calls, m.callSeconds, m.traps,
-		m.deadlines, m.bytesIn, m.bytesOut, m.memHigh, m.poolSize, m.poolWait, m.insts, m.instSeconds, m.compile,
+		m.deadlines, m.bytesIn, m.bytesOut, m.fuel, m.memHigh, m.poolSize, m.poolWait, m.insts, m.instSeconds, m.compile,
 		m.loads, m.swaps, m.rejections} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -225,14 +228,15 @@ type moduleMeter struct {
 }
 
 type exportMeters struct {
-	calls, in, out prometheus.Counter
+	calls, in, out, fuel prometheus.Counter
 	seconds        prometheus.Observer
 }
 
 func (mm *moduleMeter) bindExport(e string) *exportMeters {
 	l := []string{mm.runner, mm.digest, e}
 	return &exportMeters{calls: mm.m.calls.WithLabelValues(l...), in: mm.m.bytesIn.WithLabelValues(l...),
-		out: mm.m.bytesOut.WithLabelValues(l...), seconds: mm.m.callSeconds.WithLabelValues(l...)}
+		out: mm.m.bytesOut.WithLabelValues(l...), fuel: mm.m.fuel.WithLabelValues(l...),
+		seconds: mm.m.callSeconds.WithLabelValues(l...)}
 }
 
 func (mm *moduleMeter) Called(c runtime.CallStats) {
@@ -247,6 +251,9 @@ func (mm *moduleMeter) Called(c runtime.CallStats) {
 	}
 	if c.BytesOut > 0 {
 		em.out.Add(float64(c.BytesOut))
+	}
+	if c.Fuel > 0 {
+		em.fuel.Add(float64(c.Fuel))
 	}
 	if c.Fault != "" {
 		mm.m.traps.WithLabelValues(mm.runner, mm.digest, c.Export, c.Fault).Inc()
@@ -283,7 +290,7 @@ func (mm *moduleMeter) PoolSize(n int) { mm.poolSize.Set(float64(n)) }
 func (mm *moduleMeter) Closed() {
 	l := prometheus.Labels{"runner": mm.runner, "digest": mm.digest}
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
-		mm.m.calls, mm.m.callSeconds, mm.m.traps, mm.m.deadlines, mm.m.bytesIn, mm.m.bytesOut,
+		mm.m.calls, mm.m.callSeconds, mm.m.traps, mm.m.deadlines, mm.m.bytesIn, mm.m.bytesOut, mm.m.fuel,
 		mm.m.memHigh, mm.m.poolSize, mm.m.poolWait, mm.m.insts, mm.m.instSeconds, mm.m.compile,
 	} {
 		v.DeletePartialMatch(l)

@@ -206,6 +206,10 @@ func TestWasmMeters(t *testing.T) {
 	check("solti_wasm_bytes_in_total", float64(len(spec)), "fixture-ok", okD, "supports")
 	check("solti_wasm_bytes_out_total", float64(len(out)), "fixture-ok", okD, "run")
 	check("solti_wasm_traps_total", 1, "trap-run", trapD, "run", runtime.FaultTrap)
+	// The fixture's supports pulls its input and returns: a few dozen fuel units, not zero.
+	if f := testutil.ToFloat64(mustCounter(t, reg, "solti_wasm_fuel_total", "fixture-ok", okD, "supports")); f <= 0 || f > 10_000 {
+		t.Errorf("solti_wasm_fuel_total of supports = %v, want a few dozen units", f)
+	}
 	check("solti_wasm_module_loads_total", 1, "fixture-ok")
 	check("solti_wasm_module_rejections_total", 2, "abi")
 	check("solti_wasm_memory_pages_high_water", 1, "fixture-ok", okD)
