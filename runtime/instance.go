@@ -71,7 +71,7 @@ func (m *Module) instantiateInto(ctx context.Context, in *instance, compiled eng
 	cctx, cancel := in.callContext(ctx, m.rt.limits.CallTimeout)
 	defer cancel()
 	e, err := compiled.Instantiate(cctx, engine.InstanceConfig{
-		MaxMemoryBytes:     uint64(m.rt.limits.MaxMemoryPages) * abi.PageSize,
+		MaxMemoryBytes:     m.memCap,
 		MemoryCapacityHint: m.initMemory.Load(),
 		Stdout:             &in.stderr,
 		Stderr:             &in.stderr,
@@ -143,6 +143,7 @@ func (m *Module) call(ctx context.Context, in *instance, id exportID, input []by
 	if err != nil {
 		in.broken = true
 		err = m.classify(ctx, in, err, timeout)
+		m.rt.logPanic(m.info.Path, st.export, err)
 	}
 	if m.meter != nil {
 		m.observeCall(in, id, len(input), time.Since(start), err)
@@ -171,6 +172,8 @@ func (m *Module) classify(ctx context.Context, in *instance, err error, timeout 
 		return in.st.fault
 	}
 	switch {
+	case errors.Is(err, ErrEnginePanic):
+		return err
 	case errors.Is(err, engine.ErrDeadline):
 		if ctx.Err() == nil && timeout > 0 {
 			return errorf(ErrDeadline, "did not return within the %v call deadline", timeout)
