@@ -471,4 +471,3 @@ func peakRSSOf(pid int) int64 {
 	}
 	return 0
 }
-
