@@ -471,3 +471,51 @@ func peakRSSOf(pid int) int64 {
 	}
 	return 0
 }
+
+// slowModule is a valid module that takes wazero's compiler seconds: n functions nested just
+// under the nesting limit.
+func slowModule(n int) []byte {
+	b := nestedBlocks(2000)
+	bodies := []byte{}
+	for i := 0; i < n; i++ {
+		bodies = append(bodies, leb(uint64(len(b)))...)
+		bodies = append(bodies, b...)
+	}
+	return module(typeVoid, section(3, leb(uint64(n)), bytes.Repeat(leb(0), n)), section(10, leb(uint64(n)), bodies))
+}
+
+// TestSIGINTDuringCompile interrupts run and watch while they compile a slow module: both
+// stop within a second or two instead of waiting for the compilation.
+func TestSIGINTDuringCompile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, dir, "slow.wasm", string(slowModule(400)))
+	for _, args := range [][]string{
+		{"run", "--runners", dir, "examples/tasks/echo.json"},
+		{"watch", "--runners", dir},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
+			defer cancel()
+			cmd := cliCommand(ctx, args...)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Second) // the compilation takes several seconds
+			sent := time.Now()
+			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			err := cmd.Wait()
+			if d := time.Since(sent); d > 3*time.Second {
+				t.Fatalf("%s took %v to stop after SIGINT:\n%s", args[0], d, out.String())
+			}
+			t.Logf("%s stopped %v after SIGINT, exit %d", args[0], time.Since(sent), exitCodeOf(err))
+			if args[0] == "run" && !strings.Contains(out.String(), "slow.wasm: compile: canceled: compilation stopped") {
+				t.Errorf("run does not say the compilation was stopped:\n%s", out.String())
+			}
+		})
+	}
+}
