@@ -422,3 +422,18 @@ func TestNestingDepthCompileCost(t *testing.T) {
 		t.Fatalf("a function nested %d deep takes %v to compile", DefaultNestingDepth-1, limit)
 	}
 }
+
+// BenchmarkCheck measures the pre-validation's throughput on the largest example module.
+func BenchmarkCheck(b *testing.B) {
+	wasm, err := os.ReadFile("../../../examples/runners/go-transform.wasm")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(wasm)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := Check(wasm, Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
