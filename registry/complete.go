@@ -16,8 +16,8 @@ func wasmIncomplete(b []byte) string {
 		}
 		return "" // not wasm at all: the loader says so
 	}
-	if !bytes.Equal(b[:4], []byte("\x00asm")) {
-		return ""
+	if !bytes.Equal(b[:8], []byte("\x00asm\x01\x00\x00\x00")) {
+		return "" // not a core module (a component, say): the loader says what it is
 	}
 	for i, n := 8, 0; i < len(b); n++ {
 		i++ // section id

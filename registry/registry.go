@@ -229,7 +229,7 @@ func (r *Registry) Start(ctx context.Context) (err error) {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			c := readCandidate(p)
+			c := readCandidate(p, r.rt.Limits().MaxModuleBytes)
 			if c.err == nil && c.incomplete == "" {
 				r.load(ctx, c)
 			}
@@ -365,12 +365,13 @@ type candidate struct {
 	err        *runtime.LoadError
 }
 
-func readCandidate(path string) *candidate {
+// readCandidate reads path as the runtime reads modules (regular files only, maxBytes at
+// most, never blocking on a FIFO).
+func readCandidate(path string, maxBytes int64) *candidate {
 	c := &candidate{path: path}
-	before, err := os.Stat(path)
-	if err == nil {
-		c.wasm, err = os.ReadFile(path)
-	}
+	var before fs.FileInfo
+	var err error
+	c.wasm, before, err = runtime.ReadModuleFile(path, maxBytes)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		c.gone = true
@@ -390,7 +391,7 @@ func readCandidate(path string) *candidate {
 	return c
 }
 
-// load compiles, checks and smoke-tests c.
+// load compiles, checks and smoke-tests c (the runtime's load does all three).
 func (r *Registry) load(ctx context.Context, c *candidate) {
 	r.mu.Lock()
 	r.stats.Compiles++
@@ -405,44 +406,7 @@ func (r *Registry) load(ctx context.Context, c *candidate) {
 		}
 		return
 	}
-	if err := smoke(ctx, m); err != nil {
-		_ = m.Close(ctx)
-		c.err = &runtime.LoadError{Path: c.path, Stage: "smoke", Err: err}
-		return
-	}
-	c.mod = m
-}
-
-// smoke calls supports and build with the module's sample, if it ships one.
-func smoke(ctx context.Context, m *runtime.Module) error {
-	sample := m.Describe().Sample
-	if len(sample) == 0 {
-		return nil
-	}
-	req, err := router.ParseRequest(sample)
-	if err != nil {
-		return fmt.Errorf("describe's sample: %w", err)
-	}
-	ok, err := m.Supports(ctx, req)
-	if err != nil {
-		return fmt.Errorf("supports(sample): %w", err)
-	}
-	if !ok {
-		return errors.New("supports(sample) returned 0: a runner must support its own sample")
-	}
-	args := router.BuildArgs{
-		RunID:   router.RunID{ID: m.Name() + "-" + req.Spec.Slot + "-0"},
-		Env:     (&router.BuildContext{}).MergedEnv(router.TaskEnv(req.Spec)),
-		Metrics: router.NoopMetrics{},
-	}
-	plan, err := m.Build(ctx, req, args)
-	if err != nil {
-		return fmt.Errorf("build(sample): %w", err)
-	}
-	if err := plan.Validate(); err != nil {
-		return fmt.Errorf("build(sample): invalid plan: %w", err)
-	}
-	return nil
+	c.mod = m // the runtime smoke-tested it as part of the load
 }
 
 // compatible checks that next can replace cur without breaking its users.
@@ -856,7 +820,7 @@ func (r *Registry) loop(pending map[string]time.Time) {
 // process brings path's runner in step with the file; it reports whether to look again
 // later (the file is still being written).
 func (r *Registry) process(ctx context.Context, path string) (retry bool) {
-	c := readCandidate(path)
+	c := readCandidate(path, r.rt.Limits().MaxModuleBytes)
 	if c.gone {
 		r.mu.Lock()
 		r.remove(path, "the file was deleted or renamed")

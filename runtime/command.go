@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 
@@ -23,37 +22,46 @@ type Command struct {
 	compiled engine.Module
 	path     string
 	digest   string
+	memCap   uint64 // linear-memory cap in bytes, tables' share taken out
 }
 
 // ExportStart is a WASI command's entry point.
 const ExportStart = "_start"
 
-// LoadCommand reads and compiles the WASI command module at path. It refuses a module that
-// imports anything besides WASI functions (the solti imports included: a command is not a
-// runner) or exports no _start.
+// LoadCommand reads and compiles the WASI command module at path, with the checks runner
+// modules get (regular file, size cap, pre-validation, table cap, compile budget). It refuses
+// a module that imports anything besides WASI functions (the solti imports included: a
+// command is not a runner) or exports no _start.
 func (rt *Runtime) LoadCommand(ctx context.Context, path string) (*Command, error) {
-	wasm, err := os.ReadFile(path)
+	wasm, err := rt.ReadModule(path)
 	if err != nil {
-		return nil, &LoadError{Path: path, Stage: "read", Err: err}
+		return nil, err
 	}
-	if err := checkHeader(wasm); err != nil {
-		return nil, &LoadError{Path: path, Stage: "read", Err: err}
+	prep, stage, err := rt.prepare(wasm)
+	if err != nil {
+		return nil, &LoadError{Path: path, Stage: stage, Err: err}
 	}
 	// A command runs until its task's deadline: it is always metered, so that it stops on time.
-	code, err := rt.instrument(wasm)
+	code, err := rt.instrument(prep.wasm)
 	if err != nil {
 		return nil, &LoadError{Path: path, Stage: "validate", Err: err}
 	}
-	compiled, err := rt.eng.Compile(ctx, code)
+	compiled, err := rt.compile(ctx, rt.eng, code)
 	if err != nil {
-		return nil, &LoadError{Path: path, Stage: "compile", Err: errorf(ErrInvalidModule, "%v", err)}
+		rt.logPanic(path, "compile", err)
+		return nil, &LoadError{Path: path, Stage: "compile", Err: compileError(err)}
 	}
-	if err := checkCommand(compiled, rt.limits.MaxMemoryPages); err != nil {
+	memCap, ok := rt.memoryCap(prep.tableBytes)
+	err = checkCommand(compiled, rt.limits.MaxMemoryPages)
+	if err == nil && !ok {
+		err = rt.checkMemoryBudget(0, prep.tableBytes)
+	}
+	if err != nil {
 		_ = compiled.Close(ctx)
 		return nil, &LoadError{Path: path, Stage: "abi", Err: err}
 	}
 	sum := sha256.Sum256(wasm)
-	return &Command{rt: rt, compiled: compiled, path: path, digest: hex.EncodeToString(sum[:])}, nil
+	return &Command{rt: rt, compiled: compiled, path: path, digest: hex.EncodeToString(sum[:]), memCap: memCap}, nil
 }
 
 func checkCommand(c engine.Module, maxPages uint32) error {
@@ -106,7 +114,7 @@ func (c *Command) Run(ctx context.Context, cio CommandIO) (int, error) {
 	f.start(ctx, c.rt.limits.RunFuel, c.rt.limits.FuelSlice, 0)
 	ctx = context.WithValue(ctx, fuelKey{}, f)
 	inst, err := c.compiled.Instantiate(ctx, engine.InstanceConfig{
-		MaxMemoryBytes: uint64(c.rt.limits.MaxMemoryPages) * abi.PageSize,
+		MaxMemoryBytes: c.memCap,
 		Stdout:         cio.Stdout,
 		Stderr:         cio.Stderr,
 		Args:           append([]string{filepath.Base(c.path)}, cio.Args...),
@@ -134,6 +142,9 @@ func (c *Command) fail(ctx context.Context, inst engine.Instance, err error) err
 	switch {
 	case errors.As(err, &stop):
 		return stop
+	case errors.Is(err, ErrEnginePanic):
+		c.rt.logPanic(c.path, "_start", err)
+		return err
 	case errors.Is(err, engine.ErrDeadline):
 		return errorf(ErrDeadline, "%v", context.Cause(ctx))
 	case errors.Is(err, engine.ErrCanceled):

@@ -77,7 +77,34 @@ type Limits struct {
 	// budget, the deadline and the context are checked: a smaller slice stops a call closer
 	// to its deadline, at the price of more host calls. Default DefaultFuelSlice.
 	FuelSlice int64
+	// MaxModuleBytes caps a module file's size, checked before it is read. Default
+	// DefaultMaxModuleBytes.
+	MaxModuleBytes int64
+	// MaxTableElements caps each table a module defines, in elements: a table declaring a
+	// larger minimum is refused at load, and every table's maximum is lowered to it (set when
+	// none is declared), so table.grow past it returns -1. Tables count toward the memory
+	// cap: each element reserves 8 bytes of MaxMemoryPages. Default DefaultMaxTableElements.
+	MaxTableElements uint32
+	// CompileTimeout bounds one module's compilation; a slower one fails its load (the
+	// abandoned compilation finishes in the background, bounded by the pre-validation
+	// limits). Default DefaultCompileTimeout.
+	CompileTimeout time.Duration
 }
+
+// Load limits' defaults (see ABI.md §7 for why these numbers).
+const (
+	// DefaultMaxModuleBytes is 64 MiB: 17 times the largest example runner (a 3.6 MB Go module).
+	DefaultMaxModuleBytes = 64 << 20
+	// DefaultMaxTableElements is 65,536 elements (512 KiB of references, 8 of the default
+	// 1,024 memory pages): ten times the table of a Go runner (6,410 elements).
+	DefaultMaxTableElements = 1 << 16
+	// DefaultCompileTimeout is 30 s: seven times what the largest example runner takes to
+	// compile (4.3 s) on a loaded two-core machine.
+	DefaultCompileTimeout = 30 * time.Second
+)
+
+// tableElementBytes is what one table element costs in wazero: a pointer-sized reference.
+const tableElementBytes = 8
 
 // withDefaults fills zero fields.
 func (l Limits) withDefaults() Limits {
@@ -116,6 +143,16 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.FuelSlice <= 0 {
 		l.FuelSlice = DefaultFuelSlice
+
+	}
+	if l.MaxModuleBytes <= 0 {
+		l.MaxModuleBytes = DefaultMaxModuleBytes
+	}
+	if l.MaxTableElements == 0 {
+		l.MaxTableElements = DefaultMaxTableElements
+	}
+	if l.CompileTimeout <= 0 {
+		l.CompileTimeout = DefaultCompileTimeout
 	}
 	return l
 }

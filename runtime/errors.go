@@ -19,6 +19,16 @@ var (
 	ErrBadName         = errors.New("invalid runner name")
 	ErrBadDescription  = errors.New("invalid describe output")
 	ErrDuplicateName   = errors.New("duplicate runner name")
+	// ErrComponent is a WebAssembly component (layer 1) where a core module is expected.
+	ErrComponent = errors.New("wasm components are not supported yet; build a core module (for example wasm32-wasip1)")
+	// ErrModuleLimit is a module over an implementation limit of the pre-validation (counts
+	// of types, functions, imports..., body size, locals, nesting depth; ABI.md §7).
+	ErrModuleLimit = errors.New("module over an implementation limit")
+	// ErrCompileTimeout is a compilation slower than Limits.CompileTimeout.
+	ErrCompileTimeout = errors.New("compile time budget exceeded")
+	// ErrEnginePanic is a panic inside the engine (a bug in it, triggered by a module),
+	// recovered: the load or call fails, the runtime serves on.
+	ErrEnginePanic = errors.New("engine panic")
 )
 
 // Call errors: a *CallError wraps one of these (or router error variants for a guest's
@@ -55,7 +65,7 @@ func setup(err error) error { return &setupError{err} }
 // LoadError is a module that could not be loaded: which file, at which stage, and why.
 type LoadError struct {
 	Path  string
-	Stage string // read, compile, abi, instantiate, _initialize, name, describe, register
+	Stage string // read, validate, compile, abi, instantiate, _initialize, name, describe, smoke, register
 	Err   error
 }
 

@@ -74,7 +74,7 @@ func (m *Module) instantiateInto(ctx context.Context, in *instance, compiled eng
 	// function's first test asks the host.
 	in.st.fuel.start(ctx, m.rt.limits.CallFuel, m.rt.limits.FuelSlice, m.rt.limits.CallTimeout)
 	e, err := compiled.Instantiate(in.baseCtx, engine.InstanceConfig{
-		MaxMemoryBytes:     uint64(m.rt.limits.MaxMemoryPages) * abi.PageSize,
+		MaxMemoryBytes:     m.memCap,
 		MemoryCapacityHint: m.initMemory.Load(),
 		Stdout:             &in.stderr,
 		Stderr:             &in.stderr,
@@ -160,6 +160,7 @@ func (m *Module) call(ctx context.Context, in *instance, id exportID, input []by
 	if err != nil {
 		in.broken = true
 		err = m.classify(ctx, in, err, timeout)
+		m.rt.logPanic(m.info.Path, st.export, err)
 	}
 	if m.meter != nil {
 		m.observeCall(in, id, len(input), time.Since(start), err)
@@ -188,6 +189,8 @@ func (m *Module) classify(ctx context.Context, in *instance, err error, timeout 
 		return in.st.fault
 	}
 	switch {
+	case errors.Is(err, ErrEnginePanic):
+		return err
 	case errors.Is(err, engine.ErrDeadline):
 		if ctx.Err() == nil && timeout > 0 {
 			return errorf(ErrDeadline, "did not return within the %v call deadline", timeout)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/solti-wasm/solti-wasm/runtime"
@@ -39,6 +40,34 @@ func TestLoadErrors(t *testing.T) {
 	if err := os.WriteFile(truncated, ok[:len(ok)/2], 0o644); err != nil {
 		t.Fatal(err)
 	}
+	tmp := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(tmp, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	fifo := filepath.Join(tmp, "fifo.wasm")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	zero := filepath.Join(tmp, "zero.wasm")
+	if err := os.Symlink("/dev/zero", zero); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(tmp, "dir.wasm")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	big := write("big.wasm", append([]byte("\x00asm\x01\x00\x00\x00"), make([]byte, 1<<16)...))
+	header := "\x00asm\x01\x00\x00\x00"
+	lyingImports := write("imports.wasm", []byte(header+"\x02\x04\x80\x80\x80\x01"))
+	// One type () -> (), one function whose body declares 2^32-1 i32 locals.
+	lyingLocals := write("locals.wasm", []byte(header+"\x01\x04\x01\x60\x00\x00\x03\x02\x01\x00\x0a\x0a\x01\x08\x01\xff\xff\xff\xff\x0f\x7f\x0b"))
+	// call_indirect naming type 5 of 1, with a table: what panicked inside wazero's validator.
+	badCallIndirect := write("callind.wasm", []byte(header+"\x01\x04\x01\x60\x00\x00\x03\x02\x01\x00\x04\x04\x01\x70\x00\x01\x0a\x09\x01\x07\x00\x41\x00\x11\x05\x00\x0b"))
+	hugeTable := write("table.wasm", []byte(header+"\x04\x06\x01\x70\x00\xa0\x8d\x06"))
 	tests := []struct {
 		path  string
 		stage string
@@ -46,8 +75,16 @@ func TestLoadErrors(t *testing.T) {
 		want  string // in the message
 	}{
 		{notWasm, "read", runtime.ErrNotWasm, `starts with "#!/b"`},
-		{component, "read", runtime.ErrInvalidModule, "not a core wasm module"},
-		{truncated, "validate", runtime.ErrInvalidModule, "invalid wasm module"},
+		{component, "read", runtime.ErrComponent, "wasm components are not supported yet; build a core module"},
+		{truncated, "validate", runtime.ErrInvalidModule, "code section declares 125 bytes but only 63 remain"},
+		{fifo, "read", runtime.ErrNotRegular, "not a regular file: FIFO"},
+		{zero, "read", runtime.ErrNotRegular, "not a regular file: character device"},
+		{dir, "read", runtime.ErrNotRegular, "not a regular file: directory"},
+		{big, "read", runtime.ErrModuleTooLarge, "over the 65536-byte module size cap"},
+		{lyingImports, "validate", runtime.ErrModuleLimit, "2097152 imports, over the limit of 100000"},
+		{lyingLocals, "validate", runtime.ErrModuleLimit, "4294967295 parameters and locals, over the limit of 50000"},
+		{badCallIndirect, "validate", runtime.ErrInvalidModule, "type index 5 out of range (1)"},
+		{hugeTable, "validate", runtime.ErrModuleLimit, "minimum of 100000 elements, over the cap of 65536"},
 		{filepath.Join(t.TempDir(), "absent.wasm"), "read", os.ErrNotExist, "no such file"},
 		{fixture("missing-build"), "abi", runtime.ErrMissingExport, "no build export (want func (i32) -> (i32))"},
 		{fixture("mistyped"), "abi", runtime.ErrExportType, "export build has type (i32) -> (), want (i32) -> (i32)"},
@@ -57,7 +94,7 @@ func TestLoadErrors(t *testing.T) {
 		{fixture("bad-name"), "name", runtime.ErrBadName, `"bad name!"`},
 		{fixture("bad-describe"), "describe", runtime.ErrBadDescription, "Not A Kind"},
 	}
-	rt := newRuntime(t, runtime.Config{})
+	rt := newRuntime(t, runtime.Config{Limits: runtime.Limits{MaxModuleBytes: 1 << 16}})
 	for _, tt := range tests {
 		t.Run(filepath.Base(tt.path), func(t *testing.T) {
 			m, err := rt.Load(context.Background(), tt.path)

@@ -28,6 +28,9 @@ type Module struct {
 	// meter receives the module's events when the runtime has an Observer; nil otherwise.
 	meter ModuleMeter
 	live  atomic.Int64 // instances alive
+	// memCap is each instance's linear-memory cap in bytes: the memory budget less what the
+	// module's tables may hold.
+	memCap uint64
 	// initMemory is the largest memory size in bytes that _initialize left an instance with:
 	// the capacity new instances start with.
 	initMemory atomic.Uint64
@@ -234,7 +237,7 @@ func (m *Module) runCode(ctx context.Context) (engine.Module, error) {
 		if err != nil {
 			return nil, err
 		}
-		if m.runCompiled, err = m.rt.eng.Compile(ctx, code); err != nil {
+		if m.runCompiled, err = m.rt.compile(ctx, m.rt.eng, code); err != nil {
 			m.runCompiled = nil
 			return nil, err
 		}

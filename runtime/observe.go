@@ -72,6 +72,7 @@ const (
 	FaultBadPointer     = "bad_pointer"
 	FaultOutputTooLarge = "output_too_large"
 	FaultInputTooLarge  = "input_too_large"
+	FaultEnginePanic    = "engine_panic"
 	FaultOther          = "other"
 )
 
@@ -96,6 +97,8 @@ func FaultKind(err error) string {
 		return FaultInputTooLarge
 	case errors.Is(err, ErrTrap):
 		return FaultTrap
+	case errors.Is(err, ErrEnginePanic):
+		return FaultEnginePanic
 	}
 	return FaultOther
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/solti-wasm/solti-wasm/abi"
 	"github.com/solti-wasm/solti-wasm/runtime/internal/engine"
 	_ "github.com/solti-wasm/solti-wasm/runtime/internal/engine/wazero" // registers "wazero"
+	"github.com/solti-wasm/solti-wasm/runtime/internal/wasmbin"
 )
 
 // Runtime compiles and hosts runner modules. It is safe for concurrent use.
@@ -39,6 +40,10 @@ type Runtime struct {
 
 	mu      sync.Mutex
 	modules map[*Module]struct{}
+
+	// compiling counts compilations in flight, abandoned ones (past the compile budget or
+	// canceled) included; tests wait on it so no goroutine outlives them.
+	compiling sync.WaitGroup
 }
 
 // New returns a runtime with cfg.
@@ -67,7 +72,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt.eng = eng
+	rt.eng = guard(eng)
 	return rt, nil
 }
 
@@ -129,13 +134,27 @@ type ModuleInfo struct {
 	InitTime    time.Duration `json:"initTimeNs"`
 }
 
-// Load reads, compiles, checks and initialises the module at path.
+// Load reads, checks, compiles, initialises and smoke-tests the module at path. It reads
+// only a regular file (after following symlinks) of at most Limits.MaxModuleBytes.
 func (rt *Runtime) Load(ctx context.Context, path string) (*Module, error) {
-	wasm, err := os.ReadFile(path)
+	wasm, err := rt.ReadModule(path)
 	if err != nil {
-		return nil, &LoadError{Path: path, Stage: "read", Err: err}
+		return nil, err
 	}
 	return rt.LoadBytes(ctx, path, wasm)
+}
+
+// ReadModule reads the module file at path as Load does (ReadModuleFile with the runtime's
+// size cap); errors are *LoadError at stage read, and are recorded by the Observer.
+func (rt *Runtime) ReadModule(path string) ([]byte, error) {
+	wasm, _, err := ReadModuleFile(path, rt.limits.MaxModuleBytes)
+	if err != nil {
+		if rt.observer != nil {
+			rt.observer.ModuleRejected(path, "read")
+		}
+		return nil, &LoadError{Path: path, Stage: "read", Err: err}
+	}
+	return wasm, nil
 }
 
 // LoadBytes is Load for bytes already in memory; path names them in errors.
@@ -144,12 +163,13 @@ func (rt *Runtime) LoadBytes(ctx context.Context, path string, wasm []byte) (*Mo
 	return m, err
 }
 
-// Inspect loads the module at path as Load does, then closes it, and describes it as far as
-// loading got: a module that fails the ABI check still shows its exports and imports.
+// Inspect loads the module at path as Load does (the same checks, smoke test included), then
+// closes it, and describes it as far as loading got: a module that fails the ABI check still
+// shows its exports and imports.
 func (rt *Runtime) Inspect(ctx context.Context, path string) (*ModuleInfo, error) {
-	wasm, err := os.ReadFile(path)
+	wasm, err := rt.ReadModule(path)
 	if err != nil {
-		return nil, &LoadError{Path: path, Stage: "read", Err: err}
+		return nil, err
 	}
 	m, info, err := rt.load(ctx, path, wasm)
 	if m != nil {
@@ -165,6 +185,9 @@ var wasmMagic = []byte("\x00asm")
 func checkHeader(wasm []byte) error {
 	if len(wasm) < 8 || !bytes.Equal(wasm[:4], wasmMagic) {
 		return errorf(ErrNotWasm, "starts with %q, want the wasm magic \\0asm", head(wasm))
+	}
+	if wasmbin.IsComponent(wasm) {
+		return errorf(ErrComponent, "the header % x is a component's (layer 1)", wasm[:8])
 	}
 	if v := wasm[4:8]; !bytes.Equal(v, []byte{1, 0, 0, 0}) {
 		return errorf(ErrInvalidModule, "binary version % x: a component or a future format, not a core wasm module (want 01 00 00 00)", v)
@@ -186,25 +209,27 @@ func (rt *Runtime) load(ctx context.Context, path string, wasm []byte) (*Module,
 	}
 	fail := func(stage string, err error) (*Module, *ModuleInfo, error) {
 		hashed()
+		rt.logPanic(path, stage, err)
 		if rt.observer != nil {
 			rt.observer.ModuleRejected(path, stage)
 		}
 		return nil, info, &LoadError{Path: path, Stage: stage, Err: err}
 	}
-	if err := checkHeader(wasm); err != nil {
-		return fail("read", err)
+	prep, stage, err := rt.prepare(wasm)
+	if err != nil {
+		return fail(stage, err)
 	}
-	code := wasm
+	code := prep.wasm
 	if rt.fuel {
 		var err error
-		if code, err = rt.instrument(wasm); err != nil {
+		if code, err = rt.instrument(prep.wasm); err != nil {
 			return fail("validate", err)
 		}
 	}
 	start := time.Now()
-	compiled, err := rt.eng.Compile(ctx, code)
+	compiled, err := rt.compile(ctx, rt.eng, code)
 	if err != nil {
-		return fail("compile", errorf(ErrInvalidModule, "%v", err))
+		return fail("compile", compileError(err))
 	}
 	info.CompileTime = time.Since(start)
 	hashed()
@@ -224,10 +249,15 @@ func (rt *Runtime) load(ctx context.Context, path string, wasm []byte) (*Module,
 		_ = compiled.Close(ctx)
 		return fail("abi", err)
 	}
+	if err := rt.checkMemoryBudget(info.MemoryMinPages, prep.tableBytes); err != nil {
+		_ = compiled.Close(ctx)
+		return fail("abi", err)
+	}
 
 	m := &Module{rt: rt, compiled: compiled, info: *info, pool: newPool(rt.limits.MaxInstances)}
+	m.memCap, _ = rt.memoryCap(prep.tableBytes)
 	if !rt.fuel && info.HasRun {
-		m.wasm = wasm // for runCode's metered compilation
+		m.wasm = prep.wasm // for runCode's metered compilation
 	}
 	start = time.Now()
 	first, err := m.newInstance(ctx)
@@ -242,11 +272,16 @@ func (rt *Runtime) load(ctx context.Context, path string, wasm []byte) (*Module,
 		return fail(err.stage, err.err)
 	}
 	m.info = *info
+	// The smoke test is part of every load (ABI §5.4), so run, watch and inspect agree.
+	m.pool.idle = append(m.pool.idle, first)
+	if err := m.smoke(ctx); err != nil {
+		_ = m.Close(ctx)
+		return fail("smoke", err)
+	}
 	if rt.observer != nil {
 		m.meter = rt.observer.ModuleLoaded(ModuleRef{Runner: m.name, Digest: info.SHA256, Path: path}, info.CompileTime)
 		m.meter.PoolSize(int(m.live.Load()))
 	}
-	m.pool.idle = append(m.pool.idle, first)
 	rt.mu.Lock()
 	rt.modules[m] = struct{}{}
 	rt.mu.Unlock()
@@ -291,3 +326,12 @@ func (m *Module) identify(ctx context.Context, in *instance, info *ModuleInfo) *
 }
 
 func head(b []byte) []byte { return b[:min(len(b), 4)] }
+
+// compileError keeps the budget's, cancellation's and panic's own errors and marks anything
+// else the engine refused as an invalid module.
+func compileError(err error) error {
+	if errors.Is(err, ErrCompileTimeout) || errors.Is(err, ErrCanceled) || errors.Is(err, ErrEnginePanic) {
+		return err
+	}
+	return errorf(ErrInvalidModule, "%v", err)
+}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -213,7 +214,7 @@ func TestRefuses(t *testing.T) {
 		{"simd gap", oneFunc([]byte{0, 0xfd, 0x9a, 0x01, 0x0b}), ErrMalformed, "SIMD opcode 0xfd 154"},
 		{"relaxed simd", oneFunc([]byte{0, 0xfd, 0x80, 0x02, 0x0b}), ErrMalformed, "SIMD opcode 0xfd 256"},
 		{"truncated immediate", oneFunc([]byte{0, 0x41, 0x80}), ErrMalformed, "i32 constant"},
-		{"deep nesting", oneFunc(nested(DefaultNestingDepth)), ErrLimit, "nested over 1000 deep"},
+		{"deep nesting", oneFunc(nested(DefaultNestingDepth)), ErrLimit, "nested over 2048 deep"},
 		{"table over limit", mod(sec(SectionTable, u(1), []byte{0x70, 0}, u(10_000_001))), ErrLimit, "table minimum 10000001 is over the limit"},
 		{"memory over limit", mod(sec(SectionMemory, u(1), []byte{1, 0}, u(65537))), ErrLimit, "memory maximum 65537"},
 		{"two memories", mod(sec(SectionMemory, u(2), []byte{0, 1, 0, 1})), ErrLimit, "2 memories, over the limit of 1"},
@@ -391,4 +392,48 @@ func slicesEqual[T comparable](a, b []T) bool {
 		}
 	}
 	return true
+}
+
+// TestNestingDepthCompileCost measures what the nesting limit protects against: compiling one
+// function nested at the default limit with wazero's compiler, against a tenth of it. It fails
+// when the cost at the limit is out of proportion (over 3 s even on a loaded machine), which
+// would mean DefaultNestingDepth needs lowering.
+func TestNestingDepthCompileCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles deeply nested functions; skipped with -short")
+	}
+	ctx := context.Background()
+	cost := func(depth int) time.Duration {
+		b := oneFunc(nested(depth))
+		if err := Check(b, Limits{}); err != nil {
+			t.Fatalf("depth %d: %v", depth, err)
+		}
+		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
+		defer rt.Close(ctx)
+		start := time.Now()
+		if _, err := rt.CompileModule(ctx, b); err != nil {
+			t.Fatalf("depth %d: %v", depth, err)
+		}
+		return time.Since(start)
+	}
+	small, limit := cost((DefaultNestingDepth-1)/10), cost(DefaultNestingDepth-1)
+	t.Logf("compile at depth %d: %v; at depth %d: %v", (DefaultNestingDepth-1)/10, small, DefaultNestingDepth-1, limit)
+	if limit > 3*time.Second {
+		t.Fatalf("a function nested %d deep takes %v to compile", DefaultNestingDepth-1, limit)
+	}
+}
+
+// BenchmarkCheck measures the pre-validation's throughput on the largest example module.
+func BenchmarkCheck(b *testing.B) {
+	wasm, err := os.ReadFile("../../../examples/runners/go-transform.wasm")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(wasm)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := Check(wasm, Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
