@@ -229,7 +229,7 @@ type moduleMeter struct {
 
 type exportMeters struct {
 	calls, in, out, fuel prometheus.Counter
-	seconds        prometheus.Observer
+	seconds              prometheus.Observer
 }
 
 func (mm *moduleMeter) bindExport(e string) *exportMeters {
