@@ -236,7 +236,7 @@ func (m *Module) runCode(ctx context.Context) (engine.Module, error) {
 		if err != nil {
 			return nil, err
 		}
-		if m.runCompiled, err = eng.Compile(ctx, m.wasm); err != nil {
+		if m.runCompiled, err = m.rt.compile(ctx, eng, m.wasm); err != nil {
 			m.runCompiled = nil
 			return nil, err
 		}
