@@ -490,3 +490,24 @@ func TestEveryLimit(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkCompileLargestBody compiles, with wazero's compiler, one function body of the
+// largest size the limits accept (MaxFunctionBodySize, i32.const/drop pairs): what one body
+// may cost the host in compile time and memory (see -benchmem).
+func BenchmarkCompileLargestBody(b *testing.B) {
+	n := (int(DefaultLimits().MaxFunctionBodySize) - 2) / 3
+	body := append([]byte{0}, bytes.Repeat([]byte{0x41, 0, 0x1a}, n)...)
+	wasm := oneFunc(append(body, 0x0b))
+	if err := Check(wasm, Limits{}); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
+		if _, err := rt.CompileModule(ctx, wasm); err != nil {
+			b.Fatal(err)
+		}
+		_ = rt.Close(ctx)
+	}
+}
