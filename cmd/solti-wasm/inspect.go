@@ -21,8 +21,8 @@ func newInspectCmd(o *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "inspect MODULE.wasm",
 		Short: "Describe a runner module and check it against the ABI",
-		Long: `Loads the module as run does (compile, ABI check, instantiate, name, describe) and
-prints what it learned: size and sha256, ABI version, name, describe output, exports with
+		Long: `Loads the module as run and watch do (read, validate, compile, ABI check, instantiate,
+name, describe, sample smoke test) and prints what it learned: size and sha256, ABI version, name, describe output, exports with
 their signatures, imports, compile and init times. A module that is not a valid runner is
 described as far as loading got, followed by the reason, and exits 1.`,
 		Example: `  solti-wasm inspect examples/runners/wat-echo.wasm`,

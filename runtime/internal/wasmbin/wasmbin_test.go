@@ -437,3 +437,77 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+// TestEveryLimit sets each count limit just below a small module's count and expects ErrLimit
+// naming it: every documented limit is enforced, not only the defaults the other tests reach.
+func TestEveryLimit(t *testing.T) {
+	imp := func(name string, kind byte, desc ...byte) []byte {
+		return cat(AppendName(nil, "m"), AppendName(nil, name), []byte{kind}, desc)
+	}
+	twoFuncs := mod(voidType, sec(SectionFunction, u(2), u(0), u(0)), sec(SectionCode, u(2), u(2), []byte{0, 0x0b}, u(2), []byte{0, 0x0b}))
+	cases := []struct {
+		name string
+		lim  Limits
+		b    []byte
+		msg  string
+	}{
+		{"types", Limits{MaxTypes: 1}, mod(sec(SectionType, u(2), []byte{0x60, 0, 0, 0x60, 0, 0})), "2 types, over the limit of 1"},
+		{"functions", Limits{MaxFunctions: 1}, twoFuncs, "2 functions, over the limit of 1"},
+		{"imported functions count", Limits{MaxFunctions: 1}, mod(voidType, sec(SectionImport, u(1), imp("f", 0, 0)), sec(SectionFunction, u(1), u(0)), sec(SectionCode, u(1), u(2), []byte{0, 0x0b})), "2 functions, over the limit of 1"},
+		{"imports", Limits{MaxImports: 1}, mod(voidType, sec(SectionImport, u(2), imp("a", 0, 0), imp("b", 0, 0))), "2 imports, over the limit of 1"},
+		{"exports", Limits{MaxExports: 1}, mod(voidType, sec(SectionFunction, u(1), u(0)), sec(SectionExport, u(2), AppendName(nil, "a"), []byte{0, 0}, AppendName(nil, "b"), []byte{0, 0}), sec(SectionCode, u(1), u(2), []byte{0, 0x0b})), "2 exports, over the limit of 1"},
+		{"globals", Limits{MaxGlobals: 1}, mod(sec(SectionGlobal, u(2), []byte{0x7f, 0, 0x41, 0, 0x0b, 0x7f, 0, 0x41, 0, 0x0b})), "2 globals, over the limit of 1"},
+		{"data segments", Limits{MaxDataSegments: 1}, mod(sec(SectionData, u(2), u(1), u(0), u(1), u(0))), "2 data segments, over the limit of 1"},
+		{"datacount", Limits{MaxDataSegments: 1}, mod(sec(SectionDataCount, u(2)), sec(SectionData, u(2), u(1), u(0), u(1), u(0))), "2 data segments, over the limit of 1"},
+		{"tables", Limits{MaxTables: 1}, mod(sec(SectionTable, u(2), []byte{0x70, 0, 0, 0x70, 0, 0})), "2 tables, over the limit of 1"},
+		{"memories", Limits{MaxMemories: 1}, mod(sec(SectionImport, u(1), imp("mem", 2, 0, 1)), sec(SectionMemory, u(1), []byte{0, 1})), "2 memories, over the limit of 1"},
+		{"table size", Limits{MaxTableSize: 10}, mod(sec(SectionTable, u(1), []byte{0x70, 1, 1, 11})), "table maximum 11 is over the limit of 10"},
+		{"element segments", Limits{MaxElementSegments: 1}, mod(sec(SectionElement, u(2), u(1), []byte{0}, u(0), u(1), []byte{0}, u(0))), "2 element segments, over the limit of 1"},
+		{"body size", Limits{MaxFunctionBodySize: 3}, oneFunc([]byte{0, 0x01, 0x01, 0x0b}), "body of 4 bytes is over the limit of 3"},
+		{"locals with params", Limits{MaxLocals: 3}, mod(sec(SectionType, u(1), []byte{0x60, 2, 0x7f, 0x7f, 0}), sec(SectionFunction, u(1), u(0)), sec(SectionCode, u(1), u(4), []byte{1, 2, 0x7f, 0x0b})), "4 parameters and locals, over the limit of 3"},
+		{"params", Limits{MaxParams: 1}, mod(sec(SectionType, u(1), []byte{0x60, 2, 0x7f, 0x7f, 0})), "2 params, over the limit of 1"},
+		{"results", Limits{MaxResults: 1}, mod(sec(SectionType, u(1), []byte{0x60, 0, 2, 0x7f, 0x7f})), "2 results, over the limit of 1"},
+		{"memory pages", Limits{MaxMemoryPages: 2}, mod(sec(SectionMemory, u(1), []byte{0, 3})), "memory minimum 3 is over the limit of 2"},
+		{"string length", Limits{MaxStringLength: 3}, mod(sec(SectionCustom, AppendName(nil, "long"))), "custom section name is 4 bytes, over the limit of 3"},
+		{"nesting", Limits{MaxNestingDepth: 2}, oneFunc(nested(2)), "nested over 2 deep"},
+		{"name entries", Limits{MaxNameEntries: 2}, mod(sec(SectionCustom, AppendName(nil, "name"), []byte{1, 10}, u(3), u(0), AppendName(nil, "a"), u(1), AppendName(nil, "b"), u(2), AppendName(nil, "c"))), "over 2 entries (the limit)"},
+		{"local name entries", Limits{MaxNameEntries: 2}, mod(sec(SectionCustom, AppendName(nil, "name"), []byte{2, 9}, u(1), u(0), u(2), u(0), AppendName(nil, "a"), u(1), AppendName(nil, "b"))), "over 2 entries (the limit)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// Limits the module passes: the defaults, but for memories, whose default is the 1.
+			base := Limits{}
+			if c.name == "memories" {
+				base.MaxMemories = 2
+			}
+			if err := Check(c.b, base); err != nil {
+				t.Fatalf("under the default limits: %v", err)
+			}
+			err := Check(c.b, c.lim)
+			if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), c.msg) {
+				t.Fatalf("got %v, want ErrLimit with %q", err, c.msg)
+			}
+		})
+	}
+}
+
+// BenchmarkCompileLargestBody compiles, with wazero's compiler, one function body of the
+// largest size the limits accept (MaxFunctionBodySize, i32.const/drop pairs): what one body
+// may cost the host in compile time and memory (see -benchmem).
+func BenchmarkCompileLargestBody(b *testing.B) {
+	n := (int(DefaultLimits().MaxFunctionBodySize) - 2) / 3
+	body := append([]byte{0}, bytes.Repeat([]byte{0x41, 0, 0x1a}, n)...)
+	wasm := oneFunc(append(body, 0x0b))
+	if err := Check(wasm, Limits{}); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
+		if _, err := rt.CompileModule(ctx, wasm); err != nil {
+			b.Fatal(err)
+		}
+		_ = rt.Close(ctx)
+	}
+}
