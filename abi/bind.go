@@ -842,6 +842,9 @@ func (b *binder) spec(i int32, path string, g3 bool) (*TaskSpec, error) {
 				return nil, b.fail(join(path, k), "missing (required in the current generation's spec)")
 			}
 		}
+		if r := b.d.member(i, "restart"); b.d.member(r, "type") < 0 {
+			return nil, b.fail(join(join(path, "restart"), "type"), "missing (required in the current generation's spec)")
+		}
 		if bo := b.d.member(i, "backoff"); bo >= 0 {
 			for _, k := range []string{"jitter", "firstMs", "maxMs", "factor"} {
 				if b.d.member(bo, k) < 0 {

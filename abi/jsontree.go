@@ -25,19 +25,19 @@ type SyntaxError struct {
 	Msg          string
 	Offset       int // byte offset of the offending byte
 	Line, Column int
+	// Err is ErrTooDeep for a document nested deeper than the limit, otherwise nil.
+	Err error
 }
 
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("line %d, column %d: %s", e.Line, e.Column, e.Msg)
 }
 
+// Unwrap returns Err.
+func (e *SyntaxError) Unwrap() error { return e.Err }
+
 // ErrTooDeep is wrapped by the SyntaxError of a document nested deeper than MaxDepth.
 var ErrTooDeep = errors.New("nesting too deep")
-
-// jsonDepthError is a SyntaxError that also matches ErrTooDeep.
-type jsonDepthError struct{ SyntaxError }
-
-func (e *jsonDepthError) Unwrap() error { return ErrTooDeep }
 
 // The parser below builds a compact tree of one document: nodes in one slice, the children of
 // arrays and objects in another. It does what encoding/json does not: it refuses duplicate
@@ -193,7 +193,8 @@ func (d *jdoc) enter() error {
 	d.depth++
 	if d.depth > d.max {
 		e := d.errAt(d.pos, "nested deeper than %d levels", d.max)
-		return &jsonDepthError{*e}
+		e.Err = ErrTooDeep
+		return e
 	}
 	return nil
 }
