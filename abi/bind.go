@@ -172,8 +172,10 @@ func (b *binder) stringMap(i int32, path string) (map[string]string, error) {
 
 // compact returns node i's bytes without insignificant white space: free JSON passes through
 // as written, compacted so that canonical encodings hold no white space.
-func (b *binder) compact(i int32) json.RawMessage {
-	raw := b.d.raw(i)
+func (b *binder) compact(i int32) json.RawMessage { return compactRaw(b.d.raw(i)) }
+
+// compactRaw returns a compacted copy of valid JSON.
+func compactRaw(raw []byte) json.RawMessage {
 	if bytes.IndexAny(raw, " \t\r\n") < 0 {
 		return bytes.Clone(raw)
 	}

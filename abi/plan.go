@@ -145,5 +145,5 @@ func parseCompactGuest(data []byte) (*Plan, bool) {
 	if len(payload) == 0 || checkJSON(payload, MaxDepth-2) != nil {
 		return nil, false
 	}
-	return &Plan{Guest: &GuestPlan{Payload: bytes.Clone(payload)}}, true
+	return &Plan{Guest: &GuestPlan{Payload: compactRaw(payload)}}, true
 }
