@@ -348,11 +348,8 @@ func (b *binder) value(i int32, path string, v reflect.Value) error {
 		if err != nil {
 			return err
 		}
-		if m != nil {
-			v.Set(reflect.ValueOf(m).Convert(t))
-		} else {
-			v.Set(reflect.Zero(t))
-		}
+		// Only map[string]string fields exist; Convert would pull its tables into guests.
+		v.Set(reflect.ValueOf(m))
 		return nil
 	case reflect.Struct:
 		si := infoOf(t)
