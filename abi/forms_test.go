@@ -127,9 +127,9 @@ func TestParseTask(t *testing.T) {
 func TestLabelKeysFollowKubernetes(t *testing.T) {
 	long := strings.Repeat("a", 63)
 	for _, k := range []string{
-		long + ".example.com/x",                      // a 63-char DNS label in a prefix
-		strings.Repeat("b", 100) + ".example.com/x",   // Kubernetes bounds only the whole prefix
-		strings.Repeat("c", 253) + "/" + long,         // a 253-char prefix, a 63-char name
+		long + ".example.com/x",                     // a 63-char DNS label in a prefix
+		strings.Repeat("b", 100) + ".example.com/x", // Kubernetes bounds only the whole prefix
+		strings.Repeat("c", 253) + "/" + long,       // a 253-char prefix, a 63-char name
 		"example.com/" + long, "a/b", "A.b_c-d", "x",
 	} {
 		if !ValidLabelKey(k) {
