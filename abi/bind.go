@@ -69,7 +69,7 @@ func (b *binder) members(i int32, path, want string, f func(key string, v int32)
 		return b.typeErr(i, path, want)
 	}
 	for j := n.kid; j < n.kid+2*n.n; j += 2 {
-		if err := f(b.d.text(b.d.kids[j]), b.d.kids[j+1]); err != nil {
+		if err := f(b.d.key(b.d.kids[j]), b.d.kids[j+1]); err != nil {
 			return err
 		}
 	}
@@ -161,7 +161,7 @@ func (b *binder) stringMap(i int32, path string) (map[string]string, error) {
 		if m == nil {
 			m = make(map[string]string, b.d.nodes[i].n)
 		}
-		m[k] = s
+		m[strings.Clone(k)] = s // k aliases the input (jdoc.key)
 		return err
 	})
 	if err != nil {
@@ -415,7 +415,7 @@ func (b *binder) kind(i int32, path string) (TaskKind, error) {
 	if n.n != 1 {
 		return k, b.fail(path, "task kind: want an object with exactly one key, got %d", n.n)
 	}
-	tag, body := b.d.text(b.d.kids[n.kid]), b.d.kids[n.kid+1]
+	tag, body := b.d.key(b.d.kids[n.kid]), b.d.kids[n.kid+1]
 	p := join(path, tag)
 	switch tag {
 	case KindSubprocess:
@@ -488,7 +488,7 @@ func (b *binder) mode(i int32, path string, m *SubprocessMode, g3 bool) error {
 	if n.n != 1 {
 		return b.fail(path, "subprocess mode: want an object with exactly one key (command or script), got %d", n.n)
 	}
-	tag, body := b.d.text(b.d.kids[n.kid]), b.d.kids[n.kid+1]
+	tag, body := b.d.key(b.d.kids[n.kid]), b.d.kids[n.kid+1]
 	p := join(path, tag)
 	switch tag {
 	case "command":
@@ -869,7 +869,7 @@ func (b *binder) plan(i int32) (*Plan, error) {
 	if n.n != 1 {
 		return nil, b.fail("plan", "want an object with exactly one key (guest, exec or wasi), got %d", n.n)
 	}
-	tag, body := b.d.text(b.d.kids[n.kid]), b.d.kids[n.kid+1]
+	tag, body := b.d.key(b.d.kids[n.kid]), b.d.kids[n.kid+1]
 	switch tag {
 	case PlanGuest:
 		p.Guest = new(GuestPlan)
@@ -891,8 +891,9 @@ func decodeWith[T any](data []byte, what string, strict bool, f func(*binder, in
 	if err != nil {
 		return zero, fmt.Errorf("%s: %w", what, err)
 	}
-	b := &binder{d: d, strict: strict}
-	return f(b, int32(len(d.nodes)-1)) // the root is the last node added
+	defer d.release()
+	b := binder{d: d, strict: strict}
+	return f(&b, int32(len(d.nodes)-1)) // the root is the last node added
 }
 
 // GVK is a Kubernetes-style group, version and kind: how the current generation of solti's

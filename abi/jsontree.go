@@ -1,12 +1,15 @@
 package abi
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // MaxDepth is the deepest nesting of arrays and objects the host accepts in a document it
@@ -75,37 +78,67 @@ type jdoc struct {
 	depth int
 	max   int
 	stack []int32 // scratch for children under construction
+	// lite: validate only. Keys still get nodes (for the duplicate check), values do not,
+	// and containers record no children: the tree is not usable, only the verdict.
+	lite bool
+	// spaced: white space was skipped somewhere, which compaction would remove.
+	spaced bool
 }
 
-// parseJSON parses data as exactly one JSON value with surrounding white space.
-func parseJSON(data []byte, maxDepth int) (*jdoc, error) {
+// Trees are pooled: the host parses every task and plan, a guest every build input, and the
+// tree is garbage as soon as the values are bound (they copy what they keep).
+var docPool = sync.Pool{New: func() any { return new(jdoc) }}
+
+// maxPooledNodes bounds the tree a pooled jdoc keeps, so that one huge document does not pin
+// its memory.
+const maxPooledNodes = 1 << 14
+
+// parseJSON parses data as exactly one JSON value with surrounding white space. Call release
+// when done with the tree.
+func parseJSON(data []byte, maxDepth int) (*jdoc, error) { return parse(data, maxDepth, false) }
+
+func parse(data []byte, maxDepth int, lite bool) (*jdoc, error) {
 	if len(data) > math.MaxInt32 {
 		return nil, &SyntaxError{Msg: "document larger than 2 GiB"}
 	}
-	d := &jdoc{data: data, max: maxDepth}
-	// A rough guess keeps small documents to one allocation per slice.
-	d.nodes = make([]jnode, 0, 8+len(data)/8)
-	d.kids = make([]int32, 0, 8+len(data)/8)
+	d := docPool.Get().(*jdoc)
+	d.data, d.max, d.pos, d.depth, d.lite, d.spaced = data, maxDepth, 0, 0, lite, false
+	d.nodes, d.kids, d.stack = d.nodes[:0], d.kids[:0], d.stack[:0]
 	d.ws()
-	if _, err := d.value(); err != nil {
-		return nil, err
+	_, err := d.value()
+	if err == nil {
+		d.ws()
+		if d.pos < len(d.data) {
+			err = d.errAt(d.pos, "unexpected %s after the top-level value", d.describe(d.pos))
+		}
 	}
-	d.ws()
-	if d.pos < len(d.data) {
-		return nil, d.errAt(d.pos, "unexpected %s after the top-level value", d.describe(d.pos))
+	if err != nil {
+		d.release()
+		return nil, err
 	}
 	return d, nil
 }
 
+// release returns d to the pool; d and its nodes must not be used afterwards.
+func (d *jdoc) release() {
+	d.data = nil
+	if cap(d.nodes) <= maxPooledNodes {
+		docPool.Put(d)
+	}
+}
+
 func (d *jdoc) ws() {
+	start := d.pos
 	for d.pos < len(d.data) {
 		switch d.data[d.pos] {
 		case ' ', '\t', '\n', '\r':
 			d.pos++
 		default:
+			d.spaced = d.spaced || d.pos > start
 			return
 		}
 	}
+	d.spaced = d.spaced || d.pos > start
 }
 
 func (d *jdoc) describe(i int) string {
@@ -143,6 +176,14 @@ func position(data []byte, off int) (line, col int) {
 }
 
 func (d *jdoc) add(n jnode) int32 {
+	if d.lite {
+		return -1
+	}
+	return d.addKey(n)
+}
+
+// addKey adds a node even in lite mode.
+func (d *jdoc) addKey(n jnode) int32 {
 	d.nodes = append(d.nodes, n)
 	return int32(len(d.nodes) - 1)
 }
@@ -215,7 +256,9 @@ func (d *jdoc) array() (int32, error) {
 			if err != nil {
 				return 0, err
 			}
-			d.stack = append(d.stack, v)
+			if !d.lite {
+				d.stack = append(d.stack, v)
+			}
 			d.ws()
 			if d.pos >= len(d.data) {
 				return 0, d.errAt(d.pos, "unexpected end of input, want ',' or ']'")
@@ -232,7 +275,9 @@ func (d *jdoc) array() (int32, error) {
 	}
 	d.depth--
 	kid := int32(len(d.kids))
-	d.kids = append(d.kids, d.stack[mark:]...)
+	if !d.lite {
+		d.kids = append(d.kids, d.stack[mark:]...)
+	}
 	n := int32(len(d.stack) - mark)
 	d.stack = d.stack[:mark]
 	return d.add(jnode{kind: jArr, start: int32(start), end: int32(d.pos), kid: kid, n: n}), nil
@@ -262,10 +307,10 @@ func (d *jdoc) object() (int32, error) {
 			if err != nil {
 				return 0, err
 			}
-			k := d.add(jnode{kind: jStr, esc: esc, start: int32(kstart), end: int32(d.pos)})
+			k := d.addKey(jnode{kind: jStr, esc: esc, start: int32(kstart), end: int32(d.pos)})
 			// Duplicates: serde refuses a struct field given twice; here every object at
-			// every depth is held to that, free-form ones included.
-			key := d.text(k)
+			// every depth is held to that, free-form ones included. Small objects compare
+			// pairwise without allocating, large ones use a set.
 			n := (len(d.stack) - mark) / 2
 			if n >= 16 && seen == nil {
 				seen = make(map[string]struct{}, 2*n)
@@ -275,18 +320,19 @@ func (d *jdoc) object() (int32, error) {
 			}
 			dup := false
 			if seen != nil {
+				key := d.text(k)
 				_, dup = seen[key]
 				seen[key] = struct{}{}
 			} else {
 				for i := mark; i < len(d.stack); i += 2 {
-					if d.text(d.stack[i]) == key {
+					if d.sameKey(d.stack[i], k) {
 						dup = true
 						break
 					}
 				}
 			}
 			if dup {
-				return 0, d.errAt(kstart, "duplicate key %s", strconv.Quote(key))
+				return 0, d.errAt(kstart, "duplicate key %s", strconv.Quote(d.text(k)))
 			}
 			d.ws()
 			if d.pos >= len(d.data) || d.data[d.pos] != ':' {
@@ -315,7 +361,9 @@ func (d *jdoc) object() (int32, error) {
 	}
 	d.depth--
 	kid := int32(len(d.kids))
-	d.kids = append(d.kids, d.stack[mark:]...)
+	if !d.lite {
+		d.kids = append(d.kids, d.stack[mark:]...)
+	}
 	n := int32((len(d.stack) - mark) / 2)
 	d.stack = d.stack[:mark]
 	return d.add(jnode{kind: jObj, start: int32(start), end: int32(d.pos), kid: kid, n: n}), nil
@@ -327,6 +375,10 @@ func (d *jdoc) str() (bool, error) {
 	esc := false
 	for d.pos < len(d.data) {
 		c := d.data[d.pos]
+		if 0x20 <= c && c < utf8.RuneSelf && c != '"' && c != '\\' {
+			d.pos++
+			continue
+		}
 		switch {
 		case c == '"':
 			d.pos++
@@ -509,6 +561,25 @@ func (d *jdoc) member(i int32, key string) int32 {
 	return -1
 }
 
+// sameKey compares two string nodes, without allocating unless one holds an escape.
+func (d *jdoc) sameKey(a, b int32) bool {
+	na, nb := &d.nodes[a], &d.nodes[b]
+	if !na.esc && !nb.esc {
+		return bytes.Equal(d.data[na.start:na.end], d.data[nb.start:nb.end])
+	}
+	return d.text(a) == d.text(b)
+}
+
+// key is a string node's value for immediate use: an unescaped key aliases the input instead
+// of being copied, so it must not be kept (stringMap clones the keys it stores).
+func (d *jdoc) key(i int32) string {
+	n := &d.nodes[i]
+	if !n.esc && n.end-n.start > 2 {
+		return unsafe.String(&d.data[n.start+1], n.end-n.start-2)
+	}
+	return d.text(i)
+}
+
 // keyIs compares a string node with s without allocating in the common unescaped case.
 func (d *jdoc) keyIs(i int32, s string) bool {
 	n := &d.nodes[i]
@@ -554,8 +625,14 @@ func (d *jdoc) jsonType(i int32) string {
 }
 
 // checkJSON validates data as one JSON value with the parser's rules (depth, duplicate keys,
-// UTF-8) without keeping the tree: for free-form values on a fast path.
-func checkJSON(data []byte, maxDepth int) error {
-	_, err := parseJSON(data, maxDepth)
-	return err
+// UTF-8) without building a tree: for free-form values on a fast path. spaced reports white
+// space between tokens, which compaction would remove.
+func checkJSON(data []byte, maxDepth int) (spaced bool, err error) {
+	d, err := parse(data, maxDepth, true)
+	if err != nil {
+		return false, err
+	}
+	spaced = d.spaced
+	d.release()
+	return spaced, nil
 }

@@ -142,8 +142,15 @@ func parseCompactGuest(data []byte) (*Plan, bool) {
 	payload := data[len(compactGuestPrefix) : len(data)-len(compactGuestSuffix)]
 	// The payload sits two levels down; any fault in it (a duplicate key, too deep) is
 	// reported by the full parser, which names the position in the whole plan.
-	if len(payload) == 0 || checkJSON(payload, MaxDepth-2) != nil {
+	if len(payload) == 0 {
 		return nil, false
 	}
-	return &Plan{Guest: &GuestPlan{Payload: compactRaw(payload)}}, true
+	spaced, err := checkJSON(payload, MaxDepth-2)
+	if err != nil {
+		return nil, false
+	}
+	if spaced {
+		return &Plan{Guest: &GuestPlan{Payload: compactRaw(payload)}}, true
+	}
+	return &Plan{Guest: &GuestPlan{Payload: bytes.Clone(payload)}}, true
 }
