@@ -94,7 +94,9 @@ func (e *GuestError) Error() string {
 // whole as the message, with code "internal", so nothing the guest said is lost.
 func ParseGuestError(data []byte) *GuestError {
 	var e GuestError
-	if json.Unmarshal(data, &e) != nil || (e.Code == "" && e.Message == "") {
+	// The host's JSON rules hold here too (depth, duplicate keys): output that breaks them is
+	// not such an object either, and is kept whole.
+	if _, err := checkJSON(data, MaxDepth); err != nil || json.Unmarshal(data, &e) != nil || (e.Code == "" && e.Message == "") {
 		return &GuestError{Code: CodeInternal, Message: string(data)}
 	}
 	return &e

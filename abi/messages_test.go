@@ -85,6 +85,8 @@ func TestParseGuestError(t *testing.T) {
 		{"plain text kept whole", `panic: runtime error: index out of range`, GuestError{CodeInternal, "panic: runtime error: index out of range"}},
 		{"empty output", ``, GuestError{CodeInternal, ""}},
 		{"object without code or message", `{"error":"x"}`, GuestError{CodeInternal, `{"error":"x"}`}},
+		{"duplicate keys kept whole", `{"code":"io","code":"internal"}`, GuestError{CodeInternal, `{"code":"io","code":"internal"}`}},
+		{"too deep kept whole", `{"code":"io","x":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}`, GuestError{CodeInternal, `{"code":"io","x":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}`}},
 		{"empty code and message", `{"code":"","message":""}`, GuestError{CodeInternal, `{"code":"","message":""}`}},
 		{"JSON string", `"oops"`, GuestError{CodeInternal, `"oops"`}},
 		{"wrong field types", `{"code":1,"message":2}`, GuestError{CodeInternal, `{"code":1,"message":2}`}},
