@@ -59,7 +59,41 @@ func (b *binder) unknown(path, key string, known []string, hint string) error {
 	if hint != "" {
 		return b.fail(join(path, key), "unknown field (%s)", hint)
 	}
+	for _, k := range known {
+		if len(key) > 3 && editDistance(k, key, 2) <= 2 {
+			return b.fail(join(path, key), "unknown field (did you mean %q?)", k)
+		}
+	}
 	return b.fail(join(path, key), "unknown field (known: %s)", strings.Join(known, ", "))
+}
+
+// editDistance is the Levenshtein distance of a and b, or limit+1 once it exceeds limit.
+func editDistance(a, b string, limit int) int {
+	if d := len(a) - len(b); d > limit || -d > limit {
+		return limit + 1
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		best := cur[0]
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			best = min(best, cur[j])
+		}
+		if best > limit {
+			return limit + 1
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // members calls f for every key of object i, in document order.

@@ -186,7 +186,9 @@ func TestStrictJSON(t *testing.T) {
 		{`{"slot":"s","kind":"embedded","timeout":1.}`, `after a decimal point`},
 		{`{"Slot":"s","kind":"embedded","timeout":1}`, `Slot: unknown field (field names are case-sensitive: did you mean "slot"?)`},
 		{`{"slot":"s","kind":{"subprocess":{"mode":{"command":{"command":"ls"}},"FailOnNonZero":false}},"timeout":1}`, `kind.subprocess.FailOnNonZero: unknown field (field names are case-sensitive: did you mean "failOnNonZero"?)`},
-		{`{"slot":"s","kind":"embedded","timeout":1,"timout":0}`, `timout: unknown field`},
+		{`{"slot":"s","kind":"embedded","timeout":1,"timout":0}`, `timout: unknown field (did you mean "timeout"?)`},
+		{`{"slot":"s","kind":"embedded","timeout":1,"maxRetires":2}`, `maxRetires: unknown field (did you mean "maxRetries"?)`},
+		{`{"slot":"s","kind":"embedded","timeout":1,"priority":2}`, `priority: unknown field (known: slot, kind, timeout,`},
 	}
 	for _, tt := range tests {
 		_, err := ParseTaskSpec([]byte(tt.in))
