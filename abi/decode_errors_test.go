@@ -16,7 +16,7 @@ func TestParseTaskSpecRejectsUnknownFields(t *testing.T) {
 		{"label requirement", `{"slot":"s","kind":"embedded","timeout":1,"runnerSelector":{"matchExpressions":[{"key":"k","operator":"Exists","value":"x"}]}}`, "runnerSelector.matchExpressions[0].value"},
 		{"subprocess", `{"slot":"s","kind":{"subprocess":{"mode":{"command":{"command":"ls"}},"user":"root"}},"timeout":1}`, "kind.subprocess.user"},
 		{"command mode", `{"slot":"s","kind":{"subprocess":{"mode":{"command":{"command":"ls","argv":["x"]}}}},"timeout":1}`, "kind.subprocess.mode.command.argv"},
-		{"script mode", `{"slot":"s","kind":{"subprocess":{"mode":{"script":{"runtime":"sh","body":"","interpreter":"x"}}}},"timeout":1}`, "kind.subprocess.mode.script.interpreter"},
+		{"script mode", `{"slot":"s","kind":{"subprocess":{"mode":{"script":{"runtime":"sh","body":"","shell":"x"}}}},"timeout":1}`, "kind.subprocess.mode.script.shell"},
 		{"wasm", `{"slot":"s","kind":{"wasm":{"module":"m","fuel":10}},"timeout":1}`, "kind.wasm.fuel"},
 		{"container", `{"slot":"s","kind":{"container":{"image":"i","pull":"always"}},"timeout":1}`, "kind.container.pull"},
 		{"extension", `{"slot":"s","kind":{"extension":{"type":"x","version":"1"}},"timeout":1}`, "kind.extension.version"},
@@ -75,31 +75,40 @@ func TestParseTaskSpecSyntaxErrorPosition(t *testing.T) {
 			if want := "task spec: " + tt.pos + ": "; !strings.HasPrefix(err.Error(), want) {
 				t.Errorf("error %q, want it to start with %q", err, want)
 			}
-			var se *json.SyntaxError
+			var se *SyntaxError
 			if !errors.As(err, &se) {
-				t.Errorf("error %v does not wrap the *json.SyntaxError", err)
+				t.Errorf("error %v does not wrap a *SyntaxError", err)
 			}
 		})
 	}
 }
 
 func TestParseTaskSpecTypeErrorNamesField(t *testing.T) {
-	tests := []struct{ in, field string }{
-		{`{"slot":"s","kind":"embedded","timeout":"10s"}`, "timeout"},
-		{`{"slot":7,"kind":"embedded","timeout":1}`, "slot"},
-		{`{"slot":"s","kind":"embedded","timeout":-1}`, "timeout"},
-		{`{"slot":"s","kind":{"wasm":{"module":5}},"timeout":1}`, "module"},
-		{`{"slot":"s","kind":"embedded","timeout":1,"backoff":{"factor":"NaN"}}`, "factor"},
+	tests := []struct{ in, want string }{
+		{`{"slot":"s","kind":"embedded","timeout":"10s"}`, "timeout: want a whole number of milliseconds, got a string"},
+		{`{"slot":7,"kind":"embedded","timeout":1}`, "slot: want a string, got a number"},
+		{`{"slot":"s","kind":"embedded","timeout":-1}`, "timeout: want a whole number of milliseconds, got the negative number -1"},
+		{`{"slot":"s","kind":"embedded","timeout":1.5}`, "timeout: want a whole number of milliseconds, got 1.5"},
+		{`{"slot":"s","kind":"embedded","timeout":18446744073709551616}`, "timeout: 18446744073709551616 is too large"},
+		{`{"slot":"s","kind":"embedded","timeout":1,"maxRetries":4294967296}`, "maxRetries: 4294967296 is too large (at most 4294967295)"},
+		{`{"slot":"s","kind":{"wasm":{"module":5}},"timeout":1}`, "kind.wasm.module: want a string, got a number"},
+		{`{"slot":"s","kind":"embedded","timeout":1,"backoff":{"factor":"NaN"}}`, "backoff.factor: want a number, got a string"},
+		{`{"slot":"s","kind":"embedded","timeout":1,"backoff":{"firstMs":true}}`, "backoff.firstMs: want a whole number of milliseconds, got a boolean"},
+		{`{"slot":"s","kind":"embedded","timeout":1,"restart":null}`, "restart: want an object, got null"},
+		{`{"slot":"s","kind":{"wasm":{"module":"m","args":"a"}},"timeout":1}`, "kind.wasm.args: want an array, got a string"},
+		{`{"slot":"s","kind":{"wasm":{"module":"m","args":[1]}},"timeout":1}`, "kind.wasm.args[0]: want a string, got a number"},
+		{`{"slot":"s","kind":"embedded","timeout":1,"labels":{"a":1}}`, "labels.a: want a string, got a number"},
+		{`{"slot":"s","kind":{"subprocess":{"mode":{"command":{"command":"ls"}},"failOnNonZero":"yes"}},"timeout":1}`, "kind.subprocess.failOnNonZero: want true or false, got a string"},
 	}
 	for _, tt := range tests {
 		_, err := ParseTaskSpec([]byte(tt.in))
-		var te *json.UnmarshalTypeError
-		if !errors.As(err, &te) {
-			t.Errorf("ParseTaskSpec(%s) = %v, want a wrapped *json.UnmarshalTypeError", tt.in, err)
+		var ve *ValidationError
+		if !errors.As(err, &ve) {
+			t.Errorf("ParseTaskSpec(%s) = %v, want a *ValidationError", tt.in, err)
 			continue
 		}
-		if !strings.Contains(err.Error(), tt.field) {
-			t.Errorf("error %q does not name %q", err, tt.field)
+		if !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("error %q, want %q", err, tt.want)
 		}
 	}
 }
@@ -126,12 +135,14 @@ func TestParseTaskSpecKindErrors(t *testing.T) {
 		{"tag case matters", `{"Wasm":{"module":"m"}}`, `unknown task kind "Wasm"`},
 		{"two kinds", `{"wasm":{"module":"m"},"container":{"image":"i"}}`, "task kind: want an object with exactly one key, got 2"},
 		{"empty object", `{}`, "task kind: want an object with exactly one key, got 0"},
-		{"null", `null`, "got 0"},
-		{"array", `["wasm"]`, "task kind: want an object with one key"},
+		{"null", `null`, "kind: task kind: want an object with one key (subprocess, wasm, container or extension) or \"embedded\", got null"},
+		{"array", `["wasm"]`, "task kind: want an object with one key (subprocess, wasm, container or extension) or \"embedded\", got an array"},
 		{"number", `1`, "task kind: want an object with one key"},
 		{"unknown mode", `{"subprocess":{"mode":{"exec":{"command":"ls"}}}}`, `unknown subprocess mode "exec" (want command or script)`},
-		{"two modes", `{"subprocess":{"mode":{"command":{"command":"ls"},"script":{"runtime":"sh","body":""}}}}`, "subprocess mode: want an object with exactly one key, got 2"},
-		{"bad base64 body", `{"subprocess":{"mode":{"script":{"runtime":"sh","body":"!!!"}}}}`, "illegal base64 data"},
+		{"two modes", `{"subprocess":{"mode":{"command":{"command":"ls"},"script":{"runtime":"sh","body":""}}}}`, "subprocess mode: want an object with exactly one key (command or script), got 2"},
+		{"bad base64 body", `{"subprocess":{"mode":{"script":{"runtime":"sh","body":"!!!"}}}}`, "kind.subprocess.mode.script.body: invalid base64"},
+		{"base64 with a line break", `{"subprocess":{"mode":{"script":{"runtime":"sh","body":"ZWNo\\nbw=="}}}}`, "kind.subprocess.mode.script.body: invalid base64"},
+		{"unpadded base64", `{"subprocess":{"mode":{"script":{"runtime":"sh","body":"ZWNobw"}}}}`, "kind.subprocess.mode.script.body: invalid base64"},
 		{"extension with a string spec is fine", `{"extension":{"type":"x","spec":"s"}}`, ""},
 	}
 	for _, tt := range tests {

@@ -12,8 +12,9 @@ type EnvVar struct {
 	Value string
 }
 
-// Env is an environment as a list sorted by key, with unique keys. Its JSON form is an object
-// ({"KEY":"value"}) written in key order.
+// Env is an environment as a list sorted by key, with unique keys. Its canonical JSON form is an
+// object ({"KEY":"value"}) written in key order; decoding also reads solti-model's ordered
+// list [{"key":"KEY","value":"value"}].
 type Env []EnvVar
 
 // MarshalJSON writes the object in key order.
@@ -25,14 +26,12 @@ func (e Env) MarshalJSON() ([]byte, error) {
 	return json.Marshal(m) // encoding/json sorts map keys
 }
 
-// UnmarshalJSON reads an object and sorts it by key.
+// UnmarshalJSON reads an object or solti-model's list [{"key":"K","value":"V"}] (where the last
+// of a repeated key wins), and sorts it by key.
 func (e *Env) UnmarshalJSON(data []byte) error {
-	var m map[string]string
-	if err := json.Unmarshal(data, &m); err != nil {
-		return err
-	}
-	*e = EnvFromMap(m)
-	return nil
+	v, err := decodeWith(data, "env", false, func(b *binder, i int32) (Env, error) { return b.env(i, "env", false) })
+	*e = v
+	return err
 }
 
 // EnvFromMap returns m as a sorted Env.

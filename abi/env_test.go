@@ -105,7 +105,9 @@ func TestEnvJSON(t *testing.T) {
 	}{
 		{"object sorted by key", `{"b":"2","a":"1","C":"3"}`, Env{{"C", "3"}, {"a", "1"}, {"b", "2"}}},
 		{"empty object", `{}`, nil},
-		{"null", `null`, nil},
+		{"solti-model's list", `[{"key":"b","value":"2"},{"key":"a","value":"1"}]`, Env{{"a", "1"}, {"b", "2"}}},
+		{"in a list the last of a repeated key wins", `[{"key":"A","value":"1"},{"key":"A","value":"2"}]`, Env{{"A", "2"}}},
+		{"empty list", `[]`, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,7 +121,7 @@ func TestEnvJSON(t *testing.T) {
 		})
 	}
 
-	for _, bad := range []string{`[]`, `["A=1"]`, `{"A":1}`, `"A=1"`, `{"A":true}`} {
+	for _, bad := range []string{`null`, `["A=1"]`, `[{"key":"A"}]`, `[{"value":"1"}]`, `{"A":"1","A":"2"}`, `{"A":1}`, `"A=1"`, `{"A":true}`} {
 		var got Env
 		if err := json.Unmarshal([]byte(bad), &got); err == nil {
 			t.Errorf("Unmarshal(%s) accepted: %v", bad, got)

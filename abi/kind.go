@@ -1,10 +1,8 @@
 package abi
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 )
 
 // Names of the solti-model task kinds. An extension kind is named by its Type.
@@ -75,36 +73,12 @@ func (k TaskKind) MarshalJSON() ([]byte, error) {
 	}
 }
 
-// UnmarshalJSON decodes the externally tagged form; an unknown tag is an error that lists the
-// known ones.
+// UnmarshalJSON decodes the externally tagged form leniently (unknown keys inside a kind are
+// skipped); an unknown tag is an error that lists the known ones.
 func (k *TaskKind) UnmarshalJSON(data []byte) error {
-	*k = TaskKind{}
-	if s, ok := jsonString(data); ok {
-		if s == KindEmbedded {
-			k.Embedded = true
-			return nil
-		}
-		return fmt.Errorf("unknown task kind %q (want \"embedded\" or an object tagged subprocess, wasm, container or extension)", s)
-	}
-	tag, body, err := oneKey(data, "task kind")
-	if err != nil {
-		return err
-	}
-	switch tag {
-	case KindSubprocess:
-		k.Subprocess = new(SubprocessSpec)
-		return decode(body, k.Subprocess)
-	case KindWasm:
-		k.Wasm = new(WasmSpec)
-		return decode(body, k.Wasm)
-	case KindContainer:
-		k.Container = new(ContainerSpec)
-		return decode(body, k.Container)
-	case KindExtension:
-		k.Extension = new(ExtensionSpec)
-		return decode(body, k.Extension)
-	}
-	return fmt.Errorf("unknown task kind %q (want subprocess, wasm, container, extension or \"embedded\")", tag)
+	v, err := decodeWith(data, "task kind", false, func(b *binder, i int32) (TaskKind, error) { return b.kind(i, "kind") })
+	*k = v
+	return err
 }
 
 // SubprocessSpec runs a command or a script as a child process.
@@ -116,15 +90,14 @@ type SubprocessSpec struct {
 	FailOnNonZero bool `json:"failOnNonZero"`
 }
 
-// UnmarshalJSON applies the default FailOnNonZero = true.
+// UnmarshalJSON decodes leniently and applies the default FailOnNonZero = true.
 func (s *SubprocessSpec) UnmarshalJSON(data []byte) error {
-	type plain SubprocessSpec
-	v := plain{FailOnNonZero: true}
-	if err := decode(data, &v); err != nil {
-		return err
-	}
-	*s = SubprocessSpec(v)
-	return nil
+	v := SubprocessSpec{FailOnNonZero: true}
+	_, err := decodeWith(data, "subprocess spec", false, func(b *binder, i int32) (struct{}, error) {
+		return struct{}{}, b.subprocess(i, "", &v, false)
+	})
+	*s = v
+	return err
 }
 
 // SubprocessMode is {"command":{...}} or {"script":{...}}.
@@ -139,11 +112,17 @@ type CommandMode struct {
 	Args    []string `json:"args,omitempty"`
 }
 
-// ScriptMode runs Body (base64 in JSON) with the interpreter Runtime.
+// ScriptMode runs Body (base64 in JSON) with the interpreter Runtime. Documents may name the
+// interpreter "interpreter" (solti-model's current field) or "runtime" (its older one, and the
+// canonical field guests read); an older custom runtime {"custom":{"command","flag"}} sets
+// Runtime to the command and Flag to its flag.
 type ScriptMode struct {
 	Runtime string   `json:"runtime"`
 	Body    []byte   `json:"body"`
 	Args    []string `json:"args,omitempty"`
+	// Flag, if set, is the interpreter's flag that runs a program given as an argument ("-c"),
+	// from an older custom runtime. Added within v1: empty means the runner picks.
+	Flag string `json:"flag,omitempty"`
 }
 
 // MarshalJSON encodes the externally tagged form.
@@ -157,22 +136,12 @@ func (m SubprocessMode) MarshalJSON() ([]byte, error) {
 	return nil, errors.New("subprocess mode: exactly one of command and script must be set")
 }
 
-// UnmarshalJSON decodes the externally tagged form.
+// UnmarshalJSON decodes the externally tagged form leniently.
 func (m *SubprocessMode) UnmarshalJSON(data []byte) error {
-	*m = SubprocessMode{}
-	tag, body, err := oneKey(data, "subprocess mode")
-	if err != nil {
-		return err
-	}
-	switch tag {
-	case "command":
-		m.Command = new(CommandMode)
-		return decode(body, m.Command)
-	case "script":
-		m.Script = new(ScriptMode)
-		return decode(body, m.Script)
-	}
-	return fmt.Errorf("unknown subprocess mode %q (want command or script)", tag)
+	_, err := decodeWith(data, "subprocess mode", false, func(b *binder, i int32) (struct{}, error) {
+		return struct{}{}, b.mode(i, "mode", m, false)
+	})
+	return err
 }
 
 // WasmSpec runs a WASI command module.
@@ -199,20 +168,12 @@ type ExtensionSpec struct {
 
 // UnmarshalJSON keeps Spec compact so the canonical encoding holds no whitespace.
 func (e *ExtensionSpec) UnmarshalJSON(data []byte) error {
-	type plain ExtensionSpec
-	var v plain
-	if err := decode(data, &v); err != nil {
-		return err
-	}
-	if len(v.Spec) > 0 {
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, v.Spec); err != nil {
-			return err
-		}
-		v.Spec = buf.Bytes()
-	}
-	*e = ExtensionSpec(v)
-	return nil
+	var v ExtensionSpec
+	_, err := decodeWith(data, "extension", false, func(b *binder, i int32) (struct{}, error) {
+		return struct{}{}, b.extension(i, "extension", &v)
+	})
+	*e = v
+	return err
 }
 
 func tagged(tag string, v any) ([]byte, error) {
@@ -226,31 +187,4 @@ func tagged(tag string, v any) ([]byte, error) {
 	out = append(out, '"', ':')
 	out = append(out, body...)
 	return append(out, '}'), nil
-}
-
-// oneKey splits an object that must have exactly one key.
-func oneKey(data []byte, what string) (string, []byte, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		return "", nil, fmt.Errorf("%s: want an object with one key: %w", what, err)
-	}
-	if len(m) != 1 {
-		return "", nil, fmt.Errorf("%s: want an object with exactly one key, got %d", what, len(m))
-	}
-	for k, v := range m {
-		return k, v, nil
-	}
-	panic("unreachable")
-}
-
-func jsonString(data []byte) (string, bool) {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 || data[0] != '"' {
-		return "", false
-	}
-	var s string
-	if json.Unmarshal(data, &s) != nil {
-		return "", false
-	}
-	return s, true
 }

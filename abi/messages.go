@@ -42,11 +42,19 @@ type Description struct {
 }
 
 // ParseDescription decodes a describe output leniently: unknown fields are allowed so that
-// newer guests keep working with older hosts.
+// newer guests keep working with older hosts. Malformed JSON, duplicate keys and nesting
+// deeper than MaxDepth are refused, and so are a field of the wrong JSON type, a kind that is
+// neither a solti kind nor a valid extension type, and invalid labels.
 func ParseDescription(data []byte) (*Description, error) {
-	var d Description
-	if err := json.Unmarshal(data, &d); err != nil {
-		return nil, jsonError("describe output", data, err)
+	d, err := decodeWith(data, "describe output", false, func(b *binder, i int32) (*Description, error) {
+		d := new(Description)
+		return d, b.fill(i, "", d)
+	})
+	if err != nil {
+		if _, ok := err.(*ValidationError); ok {
+			return nil, fmt.Errorf("describe output: %w", err)
+		}
+		return nil, err
 	}
 	for i, k := range d.Kinds {
 		if k != KindSubprocess && k != KindWasm && k != KindContainer && !ValidKindType(k) {
@@ -56,7 +64,7 @@ func ParseDescription(data []byte) (*Description, error) {
 	if err := validateLabels("labels", d.Labels); err != nil {
 		return nil, fmt.Errorf("describe output: %w", err)
 	}
-	return &d, nil
+	return d, nil
 }
 
 // Error codes a guest may put in GuestError.Code. They map onto the router's error variants;
@@ -86,7 +94,9 @@ func (e *GuestError) Error() string {
 // whole as the message, with code "internal", so nothing the guest said is lost.
 func ParseGuestError(data []byte) *GuestError {
 	var e GuestError
-	if json.Unmarshal(data, &e) != nil || (e.Code == "" && e.Message == "") {
+	// The host's JSON rules hold here too (depth, duplicate keys): output that breaks them is
+	// not such an object either, and is kept whole.
+	if _, err := checkJSON(data, MaxDepth); err != nil || json.Unmarshal(data, &e) != nil || (e.Code == "" && e.Message == "") {
 		return &GuestError{Code: CodeInternal, Message: string(data)}
 	}
 	return &e

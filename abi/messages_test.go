@@ -37,8 +37,10 @@ func TestParseDescription(t *testing.T) {
 		{name: "empty kind", in: `{"kinds":["wasm",""]}`, err: `kinds[1]: ""`},
 		{name: "invalid label key", in: `{"labels":{"bad key":"v"}}`, err: `describe output: labels: invalid label key "bad key"`},
 		{name: "invalid label value", in: `{"labels":{"zone":"eu west"}}`, err: `describe output: labels.zone: invalid label value "eu west"`},
-		{name: "syntax error", in: "{\"kinds\":\n[wasm]}", err: "describe output: line 2, column 2: invalid character"},
-		{name: "wrong type", in: `{"kinds":"wasm"}`, err: "describe output: json: cannot unmarshal string"},
+		{name: "syntax error", in: "{\"kinds\":\n[wasm]}", err: "describe output: line 2, column 2: unexpected character 'w', want a value"},
+		{name: "wrong type", in: `{"kinds":"wasm"}`, err: "describe output: kinds: want an array, got a string"},
+		{name: "duplicate key", in: `{"version":"1","version":"2"}`, err: `describe output: line 1, column 16: duplicate key "version"`},
+		{name: "a GVK kind", in: `{"kinds":["example.com/v1/HttpCheck"]}`, want: Description{Kinds: []string{"example.com/v1/HttpCheck"}}},
 		{name: "trailing data", in: `{} {}`, err: "describe output: line 1, column 4"},
 	}
 	for _, tt := range tests {
@@ -83,6 +85,8 @@ func TestParseGuestError(t *testing.T) {
 		{"plain text kept whole", `panic: runtime error: index out of range`, GuestError{CodeInternal, "panic: runtime error: index out of range"}},
 		{"empty output", ``, GuestError{CodeInternal, ""}},
 		{"object without code or message", `{"error":"x"}`, GuestError{CodeInternal, `{"error":"x"}`}},
+		{"duplicate keys kept whole", `{"code":"io","code":"internal"}`, GuestError{CodeInternal, `{"code":"io","code":"internal"}`}},
+		{"too deep kept whole", `{"code":"io","x":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}`, GuestError{CodeInternal, `{"code":"io","x":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}`}},
 		{"empty code and message", `{"code":"","message":""}`, GuestError{CodeInternal, `{"code":"","message":""}`}},
 		{"JSON string", `"oops"`, GuestError{CodeInternal, `"oops"`}},
 		{"wrong field types", `{"code":1,"message":2}`, GuestError{CodeInternal, `{"code":1,"message":2}`}},

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 )
 
 // Plan types.
@@ -39,15 +38,14 @@ type ExecPlan struct {
 	FailOnNonZero bool `json:"failOnNonZero"`
 }
 
-// UnmarshalJSON applies the default FailOnNonZero = true.
+// UnmarshalJSON decodes leniently and applies the default FailOnNonZero = true.
 func (p *ExecPlan) UnmarshalJSON(data []byte) error {
-	type plain ExecPlan
-	v := plain{FailOnNonZero: true}
-	if err := decode(data, &v); err != nil {
-		return err
-	}
-	*p = ExecPlan(v)
-	return nil
+	v := ExecPlan{FailOnNonZero: true}
+	_, err := decodeWith(data, "exec plan", false, func(b *binder, i int32) (struct{}, error) {
+		return struct{}{}, b.fill(i, "exec", &v)
+	})
+	*p = v
+	return err
 }
 
 // WasiPlan runs a WASI command module with Args and Env and nothing else granted.
@@ -95,45 +93,37 @@ func (p Plan) MarshalJSON() ([]byte, error) {
 	}
 }
 
-// UnmarshalJSON decodes the externally tagged form.
+// UnmarshalJSON decodes the externally tagged form leniently (unknown keys inside a plan type
+// are skipped).
 func (p *Plan) UnmarshalJSON(data []byte) error {
-	*p = Plan{}
-	tag, body, err := oneKey(data, "plan")
+	v, err := decodeWith(data, "plan", false, (*binder).plan)
 	if err != nil {
 		return err
 	}
-	switch tag {
-	case PlanGuest:
-		p.Guest = new(GuestPlan)
-		return decode(body, p.Guest)
-	case PlanExec:
-		p.Exec = new(ExecPlan)
-		return decode(body, p.Exec)
-	case PlanWasi:
-		p.Wasi = new(WasiPlan)
-		return decode(body, p.Wasi)
-	}
-	return fmt.Errorf("unknown plan type %q (want guest, exec or wasi)", tag)
+	*p = *v
+	return nil
 }
 
 // ParsePlan decodes and validates a plan strictly, as the host does with build's output: a
 // field the host does not know is an error, since the host cannot execute what it does not
-// understand.
+// understand. Duplicate keys and nesting deeper than MaxDepth are refused, in the payload too.
 func ParsePlan(data []byte) (*Plan, error) {
 	if p, ok := parseCompactGuest(data); ok {
 		return p, nil
 	}
-	var p Plan
-	if err := json.Unmarshal(data, &p); err != nil {
-		return nil, jsonError("plan", data, err)
-	}
-	if err := checkKnown(data, &p); err != nil {
+	return parsePlanFull(data)
+}
+
+// parsePlanFull is ParsePlan without the fast path.
+func parsePlanFull(data []byte) (*Plan, error) {
+	p, err := decodeWith(data, "plan", true, (*binder).plan)
+	if err != nil {
 		return nil, err
 	}
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	return &p, nil
+	return p, nil
 }
 
 var (
@@ -150,8 +140,17 @@ func parseCompactGuest(data []byte) (*Plan, bool) {
 		return nil, false
 	}
 	payload := data[len(compactGuestPrefix) : len(data)-len(compactGuestSuffix)]
-	if len(payload) == 0 || !json.Valid(payload) {
+	// The payload sits two levels down; any fault in it (a duplicate key, too deep) is
+	// reported by the full parser, which names the position in the whole plan.
+	if len(payload) == 0 {
 		return nil, false
+	}
+	spaced, err := checkJSON(payload, MaxDepth-2)
+	if err != nil {
+		return nil, false
+	}
+	if spaced {
+		return &Plan{Guest: &GuestPlan{Payload: compactRaw(payload)}}, true
 	}
 	return &Plan{Guest: &GuestPlan{Payload: bytes.Clone(payload)}}, true
 }

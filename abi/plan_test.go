@@ -18,7 +18,7 @@ func TestPlanJSONRoundTrip(t *testing.T) {
 			in:        `{"guest": {"payload": { "op" : "sync", "n": [1, 2] }}}`,
 			canonical: `{"guest":{"payload":{"op":"sync","n":[1,2]}}}`,
 			typ:       PlanGuest,
-			want:      Plan{Guest: &GuestPlan{Payload: json.RawMessage(`{ "op" : "sync", "n": [1, 2] }`)}},
+			want:      Plan{Guest: &GuestPlan{Payload: json.RawMessage(`{"op":"sync","n":[1,2]}`)}},
 		},
 		{
 			name:      "guest without payload",
@@ -152,17 +152,17 @@ func TestPlanValidate(t *testing.T) {
 func TestParsePlanErrors(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"unknown type lists the known ones", `{"shell":{}}`, `plan: unknown plan type "shell" (want guest, exec or wasi)`},
-		{"two types", `{"guest":{},"exec":{"command":"x"}}`, "plan: plan: want an object with exactly one key, got 2"},
+		{"two types", `{"guest":{},"exec":{"command":"x"}}`, "plan: want an object with exactly one key (guest, exec or wasi), got 2"},
 		{"empty object", `{}`, "got 0"},
-		{"not an object", `"guest"`, "plan: plan: want an object with one key"},
+		{"not an object", `"guest"`, "plan: want an object with one key (guest, exec or wasi), got a string"},
 		{"unknown field", `{"exec":{"command":"x","shell":true}}`, "exec.shell: unknown field"},
 		{"unknown field in wasi", `{"wasi":{"module":"m","dir":"/"}}`, "wasi.dir: unknown field"},
 		{"unknown field in guest", `{"guest":{"data":1}}`, "guest.data: unknown field"},
-		{"syntax error with position", "{\"exec\":\n{\"command\" \"x\"}}", "plan: line 2, column 12: invalid character"},
-		{"trailing data", `{"guest":{}} {}`, "after top-level value"},
+		{"syntax error with position", "{\"exec\":\n{\"command\" \"x\"}}", `plan: line 2, column 12: unexpected character '"' after a key, want ':'`},
+		{"trailing data", `{"guest":{}} {}`, "plan: line 1, column 14: unexpected character '{' after the top-level value"},
 		{"blank exec command", `{"exec":{"command":""}}`, "exec.command: must not be blank"},
 		{"empty wasi module", `{"wasi":{"module":" "}}`, "wasi.module: must not be empty"},
-		{"wrong type", `{"exec":{"command":["ls"]}}`, "cannot unmarshal"},
+		{"wrong type", `{"exec":{"command":["ls"]}}`, "exec.command: want a string, got an array"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -189,14 +189,7 @@ func TestParsePlanCompactGuestFastPathAgrees(t *testing.T) {
 		`{"guest":{"payload":1} }}`,
 	} {
 		fast, fastOK := parseCompactGuest([]byte(in))
-		var slow Plan
-		slowErr := json.Unmarshal([]byte(in), &slow)
-		if slowErr == nil {
-			slowErr = checkKnown([]byte(in), &slow)
-		}
-		if slowErr == nil {
-			slowErr = slow.Validate()
-		}
+		slow, slowErr := parsePlanFull([]byte(in))
 		if fastOK {
 			if slowErr != nil {
 				t.Errorf("%s: fast path accepted what the strict path refuses: %v", in, slowErr)

@@ -1,10 +1,5 @@
 package abi
 
-import (
-	"encoding/json"
-	"fmt"
-)
-
 // TaskSpec is the desired state of one task, solti-model's TaskSpec in camelCase JSON.
 // Decode it with ParseTaskSpec, which applies defaults and validates.
 type TaskSpec struct {
@@ -79,61 +74,52 @@ const (
 	AdmissionQueue         AdmissionPolicy = "queue"
 )
 
-// UnmarshalJSON decodes a spec, ignoring unknown fields, and fills defaults for absent
-// restart, backoff fields and admission. It does not validate: ParseTaskSpec does both, and
-// rejects unknown fields.
+// UnmarshalJSON decodes a spec leniently, as a guest does: any form ParseTaskSpec accepts
+// decodes to the same value, defaults filled in, but keys it does not know are skipped (a
+// newer host may add fields) and nothing is validated.
 func (s *TaskSpec) UnmarshalJSON(data []byte) error {
-	type plain TaskSpec // no methods: avoids recursion
-	v := plain{Restart: RestartPolicy{Type: RestartNever}, Backoff: DefaultBackoff(), Admission: AdmissionDropIfRunning}
-	if err := decode(data, &v); err != nil {
+	t, err := decodeWith(data, "task spec", false, (*binder).taskDoc)
+	if err != nil {
 		return err
 	}
-	*s = TaskSpec(v)
+	*s = t.Spec
 	return nil
 }
 
-// ParseTaskSpec decodes and validates a task spec strictly, as a host reads user input: a
-// syntax error names its line and column, an unknown (or wrongly cased) field its path.
+// ParseTaskSpec decodes and validates a task spec strictly, as a host reads user input. It
+// accepts the forms of ABI.md §5.1: an ABI v1 TaskSpec (solti-model's older generation, with
+// kind), a TaskSpec of the current generation (with workload), or a whole Task manifest, whose
+// metadata.labels become the spec's labels. Errors name the JSON path of the field:
+// *ValidationError for a wrong field, *SyntaxError (wrapped) for malformed JSON.
 func ParseTaskSpec(data []byte) (*TaskSpec, error) {
-	var s TaskSpec
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, jsonError("task spec", data, err)
-	}
-	if err := checkKnown(data, &s); err != nil {
+	t, err := parseTask(data)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
-	return &s, nil
+	return &t.Spec, nil
 }
 
-// decode decodes one JSON value leniently: unknown fields are ignored, so a guest built
-// against this package keeps working when a newer host adds fields. The host's own parsers
-// (ParseTaskSpec, ParsePlan) are strict: see checkKnown.
-func decode(data []byte, v any) error { return json.Unmarshal(data, v) }
+// ParseTask decodes and validates a Task manifest of solti's current generation:
+// {"apiVersion":"solti.io/v1","kind":"Task","metadata":{...},"spec":{...}}. The spec's Labels
+// are metadata.labels. A bare TaskSpec is refused: use ParseTaskSpec where either may come.
+func ParseTask(data []byte) (*Task, error) {
+	t, err := parseTask(data)
+	if err != nil {
+		return nil, err
+	}
+	if t.APIVersion == "" {
+		return nil, invalid("apiVersion", "missing: a Task manifest has apiVersion %q, kind \"Task\", metadata and spec", BuiltinAPIVersion)
+	}
+	return t, nil
+}
 
-// jsonError turns a decoding error into one that names what was decoded and, for syntax
-// errors, the line and column of the offending byte. Type errors get no position: they come
-// from the nested decoders of the tagged kinds, whose offsets are relative to a sub-document
-// (their message names the field instead).
-func jsonError(what string, data []byte, err error) error {
-	var off int64 = -1
-	if e, ok := err.(*json.SyntaxError); ok {
-		// Offset counts the bytes read, the offending one included. For an unexpected end
-		// of input this points at the last byte.
-		off = max(e.Offset-1, 0)
+func parseTask(data []byte) (*Task, error) {
+	t, err := decodeWith(data, "task spec", true, (*binder).taskDoc)
+	if err != nil {
+		return nil, err
 	}
-	if off < 0 {
-		return fmt.Errorf("%s: %w", what, err)
+	if err := t.validate(); err != nil {
+		return nil, err
 	}
-	line, col := 1, 1
-	for _, b := range data[:min(int(off), len(data))] {
-		if b == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
-		}
-	}
-	return fmt.Errorf("%s: line %d, column %d: %w", what, line, col, err)
+	return t, nil
 }

@@ -4,7 +4,11 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode/utf8"
 )
+
+// MaxScriptBodyBytes is the largest script body solti-model accepts, decoded.
+const MaxScriptBodyBytes = 2 << 20
 
 // ValidationError says which field of a spec or plan is invalid and why.
 type ValidationError struct {
@@ -49,8 +53,12 @@ func ValidSlot(s string) bool {
 
 // ValidKindType reports whether t may name an extension kind: 1-128 chars of lower-case
 // letters, digits and ". _ / -", starting and ending with a letter or digit, and not a solti
-// kind name.
+// kind name; or the type of a GVK ("example.com/v1/HttpCheck", see GVK.Type), whose kind keeps
+// its case.
 func ValidKindType(t string) bool {
+	if _, ok := ParseKindType(t); ok {
+		return true
+	}
 	switch t {
 	case KindSubprocess, KindWasm, KindContainer, KindEmbedded, KindExtension:
 		return false
@@ -79,13 +87,14 @@ func validLabelName(s string) bool {
 }
 
 // validDNSSubdomain: dot-separated labels of [a-z0-9-] that start and end with a letter or
-// digit, at most 253 chars in all.
+// digit, at most 253 chars in all. As Kubernetes' IsDNS1123Subdomain, it does not bound a
+// single label (RFC 1123's 63 applies to host names, not to these keys).
 func validDNSSubdomain(s string) bool {
 	if len(s) == 0 || len(s) > 253 {
 		return false
 	}
 	for _, label := range strings.Split(s, ".") {
-		if !allOf(label, 63, func(c byte) bool { return isLowerAlnum(c) || c == '-' }) ||
+		if !allOf(label, 253, func(c byte) bool { return isLowerAlnum(c) || c == '-' }) ||
 			!isLowerAlnum(label[0]) || !isLowerAlnum(label[len(label)-1]) {
 			return false
 		}
@@ -205,6 +214,15 @@ func (s *SubprocessSpec) validate(f string) error {
 	case m.Script != nil:
 		if strings.TrimSpace(m.Script.Runtime) == "" {
 			return invalid(f+".mode.script.runtime", "must not be blank")
+		}
+		// solti-model's rules for the body: not empty, at most 2 MiB decoded, UTF-8.
+		switch b := m.Script.Body; {
+		case len(b) == 0:
+			return invalid(f+".mode.script.body", "must not be empty")
+		case len(b) > MaxScriptBodyBytes:
+			return invalid(f+".mode.script.body", "is %d bytes decoded, more than %d", len(b), MaxScriptBodyBytes)
+		case !utf8.Valid(b):
+			return invalid(f+".mode.script.body", "must decode to UTF-8 text")
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package abi
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"strings"
@@ -69,7 +70,12 @@ func TestValidate(t *testing.T) {
 		{"subprocess command blank", func(s *TaskSpec) { s.Kind = cmd(" ") }, "kind.subprocess.mode.command.command", "must not be blank"},
 		{"subprocess command empty", func(s *TaskSpec) { s.Kind = cmd("") }, "kind.subprocess.mode.command.command", ""},
 		{"subprocess script ok", func(s *TaskSpec) { s.Kind = script("sh") }, "", ""},
-		{"subprocess script empty body ok", func(s *TaskSpec) { s.Kind = script("sh"); s.Kind.Subprocess.Mode.Script.Body = nil }, "", ""},
+		{"subprocess script empty body", func(s *TaskSpec) { s.Kind = script("sh"); s.Kind.Subprocess.Mode.Script.Body = nil }, "kind.subprocess.mode.script.body", "must not be empty"},
+		{"subprocess script binary body", func(s *TaskSpec) { s.Kind = script("sh"); s.Kind.Subprocess.Mode.Script.Body = []byte{0xff} }, "kind.subprocess.mode.script.body", "must decode to UTF-8 text"},
+		{"subprocess script body too large", func(s *TaskSpec) {
+			s.Kind = script("sh")
+			s.Kind.Subprocess.Mode.Script.Body = bytes.Repeat([]byte("a"), MaxScriptBodyBytes+1)
+		}, "kind.subprocess.mode.script.body", "is 2097153 bytes decoded, more than 2097152"},
 		{"subprocess script runtime blank", func(s *TaskSpec) { s.Kind = script("\n") }, "kind.subprocess.mode.script.runtime", "must not be blank"},
 		{"subprocess both modes", func(s *TaskSpec) {
 			s.Kind = cmd("ls")

@@ -684,8 +684,8 @@ func TestParseRequest(t *testing.T) {
 	}
 	tests := []struct{ in, msg string }{
 		{`{"slot":"s","kind":{"wasm":{"module":"m"}},"timeout":0}`, "invalid specification: timeout: must be > 0 (milliseconds)"},
-		{"{\"slot\":\n\"s\",,}", "invalid specification: task spec: line 2, column 5: invalid character ',' looking for beginning of object key string"},
-		{`{"slot":"s","kind":"embedded","timeout":1,"x":1}`, `invalid specification: x: unknown field (field names are case-sensitive camelCase)`},
+		{"{\"slot\":\n\"s\",,}", "invalid specification: task spec: line 2, column 5: unexpected character ',', want a key (a string)"},
+		{`{"slot":"s","kind":"embedded","timeout":1,"x":1}`, `invalid specification: x: unknown field (known: slot, kind, timeout, restart, backoff, admission, maxRetries, runnerSelector, labels)`},
 	}
 	for _, tt := range tests {
 		req, err := ParseRequest([]byte(tt.in))

@@ -311,9 +311,9 @@ func BenchmarkBuild(b *testing.B) {
 
 // BenchmarkParsePlan isolates the host's decoding of a build's output, a guest plan carrying
 // the 1 KiB task spec as its payload (wat-echo returns the ~0.9 KiB extension spec):
-// abi.ParsePlan as Module.Build calls it, json.Unmarshal alone (ParsePlan
-// without its checkKnown pass) and a floor (one validating pass plus a copy of the payload,
-// the least a strict parser can do).
+// abi.ParsePlan as Module.Build calls it (its fast path: one validating pass over the payload
+// with the strict parser's rules, then a copy), json.Unmarshal (the lenient decoder guests use)
+// and a floor (encoding/json's validating pass plus a copy of the payload).
 func BenchmarkParsePlan(b *testing.B) {
 	payload, _ := benchRequest(b, "echo").JSON()
 	out := append(append([]byte(`{"guest":{"payload":`), payload...), "}}"...)

@@ -357,6 +357,9 @@ func TestRouteExamples(t *testing.T) {
 		{"transform", exitOK, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm kind-filtered", "go-transform.wasm chosen", "rust-httpcheck.wasm not-asked", "wat-echo.wasm not-asked"},
 			map[string]string{"go-subprocess.wasm": "handles subprocess; task kind is transform"},
 			"chosen: go-transform (examples/runners/go-transform.wasm)"},
+		{"manifest", exitOK, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm kind-filtered", "go-transform.wasm chosen", "rust-httpcheck.wasm not-asked", "wat-echo.wasm not-asked"},
+			map[string]string{"go-subprocess.wasm": "task kind is transform.example.com/v1/Transform"},
+			"chosen: go-transform (examples/runners/go-transform.wasm)"},
 		{"echo", exitOK, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm kind-filtered", "go-transform.wasm kind-filtered", "rust-httpcheck.wasm kind-filtered", "wat-echo.wasm chosen"},
 			nil, "chosen: wat-echo (examples/runners/wat-echo.wasm)"},
 		{"subprocess", exitOK, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm chosen", "go-transform.wasm not-asked", "rust-httpcheck.wasm not-asked", "wat-echo.wasm not-asked"},
@@ -403,13 +406,14 @@ func TestRouteExamples(t *testing.T) {
 func TestInspectExamples(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		module, name, kind string
-		hasRun             bool
+		module, name string
+		kinds        []string
+		hasRun       bool
 	}{
-		{"go-transform", "go-transform", "transform", true},
+		{"go-transform", "go-transform", []string{"transform", "transform.example.com/v1/Transform"}, true},
 		// The Go SDK always exports run; go-subprocess's fails, as it builds exec plans only.
-		{"go-subprocess", "go-subprocess", "subprocess", true},
-		{"wat-echo", "wat-echo", "echo", true},
+		{"go-subprocess", "go-subprocess", []string{"subprocess"}, true},
+		{"wat-echo", "wat-echo", []string{"echo"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.module, func(t *testing.T) {
@@ -420,7 +424,7 @@ func TestInspectExamples(t *testing.T) {
 				"path:         " + path,
 				"abi version:  1\n",
 				"name:         " + tt.name + "\n",
-				"kinds:        " + tt.kind + "\n",
+				"kinds:        " + strings.Join(tt.kinds, ", ") + "\n",
 				"  build: func (i32) -> (i32)\n",
 				"solti.input: func (i32) -> ()",
 				"valid:        yes",
@@ -444,9 +448,9 @@ func TestInspectExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if info.ABIVersion != 1 || info.Name != tt.name || !slices.Equal(info.Describe.Kinds, []string{tt.kind}) ||
+			if info.ABIVersion != 1 || info.Name != tt.name || !slices.Equal(info.Describe.Kinds, tt.kinds) ||
 				info.HasRun != tt.hasRun || !info.Valid || info.Size != int(st.Size()) || len(info.SHA256) != 64 {
-				t.Errorf("inspect %s = %+v; want ABI 1, name %s, kinds [%s], hasRun %v, size %d", path, info, tt.name, tt.kind, tt.hasRun, st.Size())
+				t.Errorf("inspect %s = %+v; want ABI 1, name %s, kinds %v, hasRun %v, size %d", path, info, tt.name, tt.kinds, tt.hasRun, st.Size())
 			}
 		})
 	}
@@ -643,7 +647,7 @@ func TestBadInputs(t *testing.T) {
 		stderr []string
 	}{
 		{"task syntax error", []string{"run", "--runners", examples, syntax}, exitInvalidTask,
-			[]string{syntax, "line 3, column 14", "invalid character 'x'"}},
+			[]string{syntax, "line 3, column 14", "line 3, column 14: unexpected character 'x', want a value"}},
 		{"task unknown field", []string{"run", "--runners", examples, unknown}, exitInvalidTask,
 			[]string{unknown, "priority", "unknown field"}},
 		{"task invalid slot", []string{"run", "--runners", examples, badSlot}, exitInvalidTask,

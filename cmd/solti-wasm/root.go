@@ -88,6 +88,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.Uint32Var(&opts.maxMemoryPages, "max-memory-pages", opts.maxMemoryPages, "linear memory cap per module instance, in 64 KiB pages")
 
 	root.AddCommand(newRunCmd(opts), newRouteCmd(opts), newInspectCmd(opts), newVersionCmd(opts), newWatchCmd(opts), newNewCmd(opts))
+	root.AddCommand(newSchemaCmd(opts))
 	return root
 }
 

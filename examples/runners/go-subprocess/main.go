@@ -6,8 +6,9 @@
 //   - script mode runs the script body with its runtime: sh, bash and zsh get "-c BODY",
 //     python3 and python "-c BODY", node "-e BODY", perl "-e BODY"; a runtime given as a path
 //     ("/usr/bin/python3") is named by its base name. The script's args follow the body (for the
-//     shells after a $0 that names the runtime, so that they are $1, $2, ...). Any other runtime
-//     is an invalid_spec error.
+//     shells after a $0 that names the runtime, so that they are $1, $2, ...). A script with a
+//     flag (solti's older custom runtime {"custom":{"command","flag"}}) gets that flag; any other
+//     runtime is an invalid_spec error.
 //
 // The plan's env is the build input's env (the task env merged with the host's), its cwd and
 // failOnNonZero those of the task. The runner has no run export of its own: exec plans are
@@ -68,6 +69,9 @@ func (subprocess) Build(b *solti.BuildRequest) (*abi.Plan, error) {
 	case m.Script != nil:
 		rt := m.Script.Runtime
 		flag, ok := evalFlags[path.Base(rt)]
+		if m.Script.Flag != "" {
+			flag, ok = m.Script.Flag, true
+		}
 		if !ok {
 			return nil, solti.Errorf(abi.CodeInvalidSpec, "kind.subprocess.mode.script.runtime: unknown runtime %q (want sh, bash, zsh, python3, python, node or perl)", rt)
 		}

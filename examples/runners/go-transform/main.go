@@ -3,6 +3,11 @@
 //
 //	{"extension":{"type":"transform","spec":{"text":"...","ops":["squash","trim","upper"]}}}
 //
+// and the same kind as a current-generation solti workload, which the host maps to the
+// extension type transformGVK (ABI.md §5.1):
+//
+//	{"apiVersion":"transform.example.com/v1","kind":"Transform","spec":{...}}
+//
 // build checks the ops and returns a guest plan; run applies the ops to the text in order and
 // returns {"result":"...","ops":[...],"counts":{"bytes":B,"runes":R,"words":W,"lines":L}},
 // the counts being those of the result. The ops:
@@ -48,6 +53,9 @@ type transformSpec struct {
 	Ops  []string `json:"ops"`
 }
 
+// transformGVK is the extension type of the workload transform.example.com/v1, kind Transform.
+const transformGVK = "transform.example.com/v1/Transform"
+
 type transformer struct{}
 
 func (transformer) Name() string { return "go-transform" }
@@ -55,13 +63,16 @@ func (transformer) Name() string { return "go-transform" }
 func (transformer) Describe() abi.Description {
 	return abi.Description{
 		Version:     "1.0.0",
-		Kinds:       []string{"transform"},
+		Kinds:       []string{"transform", transformGVK},
 		Labels:      map[string]string{"lang": "go", "example": "transform"},
 		Description: "applies text ops (upper, lower, trim, squash, reverse, sortwords) in a guest plan",
 	}
 }
 
-func (transformer) Supports(s *solti.Spec) bool { return s.Kind() == "transform" }
+func (transformer) Supports(s *solti.Spec) bool {
+	k := s.Kind()
+	return k == "transform" || k == transformGVK
+}
 
 func (transformer) Build(b *solti.BuildRequest) (*abi.Plan, error) {
 	var spec transformSpec
