@@ -179,8 +179,10 @@ func stat(fi fs.FileInfo, err error) (sys.Stat_t, experimentalsys.Errno) {
 	return sys.NewStat_t(fi), 0
 }
 
-func (r *rootFS) Lstat(p string) (sys.Stat_t, experimentalsys.Errno) { return stat(r.root.Lstat(rel(p))) }
-func (r *rootFS) Stat(p string) (sys.Stat_t, experimentalsys.Errno)  { return stat(r.root.Stat(rel(p))) }
+func (r *rootFS) Lstat(p string) (sys.Stat_t, experimentalsys.Errno) {
+	return stat(r.root.Lstat(rel(p)))
+}
+func (r *rootFS) Stat(p string) (sys.Stat_t, experimentalsys.Errno) { return stat(r.root.Stat(rel(p))) }
 
 func (r *rootFS) Mkdir(p string, perm fs.FileMode) experimentalsys.Errno {
 	e := errno(r.root.Mkdir(rel(p), perm))
