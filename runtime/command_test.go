@@ -13,15 +13,15 @@ import (
 	"github.com/solti-wasm/solti-wasm/runtime"
 )
 
-// buildWasifs builds testdata/wasifs, a Go WASI command that runs file operations given as
+// buildWasifs builds tests/testdata/wasifs, a Go WASI command that runs file operations given as
 // arguments, into dir.
 func buildWasifs(t *testing.T, dir string) string {
 	t.Helper()
 	out := filepath.Join(dir, "wasifs.wasm")
-	cmd := exec.Command("go", "build", "-o", out, "./testdata/wasifs")
+	cmd := exec.Command("go", "build", "-o", out, "../tests/testdata/wasifs")
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building testdata/wasifs: %v\n%s", err, msg)
+		t.Fatalf("building tests/testdata/wasifs: %v\n%s", err, msg)
 	}
 	return out
 }
