@@ -123,7 +123,9 @@ func TestWasiStdinAndMounts(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rt := newRuntime(t, runtime.Config{Limits: runtime.Limits{MaxInputBytes: 16}})
+	// The interpreter: compiling a Go module to machine code takes minutes under -race on a
+	// busy machine, and each attempt loads the command again.
+	rt := newRuntime(t, runtime.Config{Engine: "wazero-interpreter", Limits: runtime.Limits{MaxInputBytes: 16}})
 	cfg := &executor.Config{Runtime: rt, ModuleDir: dir, Mounts: []executor.MountGrant{{Host: src, Guest: "/src"}, {Host: out, Guest: "/out", ReadWrite: true}}}
 	run := func(stdin string, mounts []abi.WasiMount, args ...string) ([]string, error) {
 		t.Helper()
