@@ -68,7 +68,7 @@ The guest gets a run input with the run id, the attempt number, the task env ove
 		Example: `  solti-wasm run --runners examples/runners examples/tasks/transform.json
   solti-wasm run --runners examples/runners --allow-exec echo examples/tasks/subprocess.json
   solti-wasm run --runners examples/runners --output json --env GREETING=hi examples/tasks/echo.json
-  solti-wasm run --runners examples/runners --wasi-dir /tmp/wasi --wasi-mount .:/src examples/tasks/gofmt.json
+  solti-wasm run --runners examples/runners --wasi-dir /tmp/wasi --wasi-mount .:/src examples/tasks/gofmt-list.json
   solti-wasm run --runners examples/runners --metrics-addr 127.0.0.1:9464 examples/tasks/transform.json`,
 		Args: exactArgs("TASK.json"),
 		RunE: func(cmd *cobra.Command, args []string) error {
