@@ -233,3 +233,18 @@ func TestRunWasiMountFlag(t *testing.T) {
 		expect(t, r, exitUsage, nil, []string{tt.want})
 	}
 }
+
+// TestRunWasmKindBadEnv: go-wasm refuses stdin that is not base64 and mounts that are not
+// GUEST[:ro|rw] guest paths, naming the env key (a build failure: exit 4).
+func TestRunWasmKindBadEnv(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ key, value, want string }{
+		{"SOLTI_WASI_STDIN", "not base64!", "kind.wasm.env.SOLTI_WASI_STDIN: not padded standard base64"},
+		{"SOLTI_WASI_MOUNTS", "/src,src", `kind.wasm.env.SOLTI_WASI_MOUNTS[1]: "src" is not an absolute, clean guest path`},
+		{"SOLTI_WASI_MOUNTS", "/src:rx", `kind.wasm.env.SOLTI_WASI_MOUNTS[0]: mode "rx" is not ro or rw`},
+		{"SOLTI_WASI_MOUNTS", "/src, /src:ro", "kind.wasm.env.SOLTI_WASI_MOUNTS[1]: /src is asked for twice"},
+	} {
+		r := cli(t, "run", "--runners", examples, wasmTask(t, nil, map[string]string{tt.key: tt.value}))
+		expect(t, r, exitNoRunner, nil, []string{"runner 'go-wasm' failed to build task", tt.want})
+	}
+}
