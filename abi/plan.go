@@ -48,11 +48,35 @@ func (p *ExecPlan) UnmarshalJSON(data []byte) error {
 	return err
 }
 
-// WasiPlan runs a WASI command module with Args and Env and nothing else granted.
+// WasiPlan runs a WASI command module with Args, Env, Stdin and the Mounts it asks for, and
+// nothing else granted.
 type WasiPlan struct {
 	Module string   `json:"module"`
 	Args   []string `json:"args,omitempty"`
 	Env    Env      `json:"env,omitempty"`
+	// Stdin is what the command reads from its standard input (padded standard base64 in
+	// JSON), bounded by the host's input limit; empty: stdin is at end of file.
+	Stdin []byte `json:"stdin,omitempty"`
+	// Mounts are the host directories the command asks for, by guest path. The host mounts
+	// only these, and only where its operator's policy grants them; it refuses the plan
+	// otherwise.
+	Mounts []WasiMount `json:"mounts,omitempty"`
+}
+
+// Mount modes of a WasiMount.
+const (
+	MountReadOnly  = "ro"
+	MountReadWrite = "rw"
+)
+
+// WasiMount is a directory a wasi plan asks for.
+type WasiMount struct {
+	// Guest is where the directory appears to the command: an absolute, clean slash path
+	// ("/src"), which names the grant in the host's policy.
+	Guest string `json:"guest"`
+	// Mode is MountReadOnly, MountReadWrite (refused unless the grant is read-write), or
+	// empty: as granted.
+	Mode string `json:"mode,omitempty"`
 }
 
 // Type is PlanGuest, PlanExec, PlanWasi, or "" when none is set.

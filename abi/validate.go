@@ -3,6 +3,8 @@ package abi
 import (
 	"fmt"
 	"math"
+	"path"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -274,6 +276,31 @@ func (p *Plan) Validate() error {
 	case p.Wasi != nil:
 		if strings.TrimSpace(p.Wasi.Module) == "" {
 			return invalid("wasi.module", "must not be empty")
+		}
+		return validateMounts(p.Wasi.Mounts)
+	}
+	return nil
+}
+
+// validateMounts checks a wasi plan's mounts: absolute, clean guest paths, each at most once,
+// and known modes.
+func validateMounts(ms []WasiMount) error {
+	seen := make(map[string]bool, len(ms))
+	for i, m := range ms {
+		f := "wasi.mounts[" + strconv.Itoa(i) + "]"
+		switch g := m.Guest; {
+		case g == "":
+			return invalid(f+".guest", "must not be empty")
+		case g[0] != '/' || path.Clean(g) != g || strings.IndexByte(g, 0) >= 0:
+			return invalid(f+".guest", "%q is not an absolute, clean slash path (like /src)", g)
+		case seen[g]:
+			return invalid(f+".guest", "%q is asked for twice", g)
+		}
+		seen[m.Guest] = true
+		switch m.Mode {
+		case "", MountReadOnly, MountReadWrite:
+		default:
+			return invalid(f+".mode", "%q is not ro or rw", m.Mode)
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ package examples
 
 //go:generate env GOOS=wasip1 GOARCH=wasm go build -trimpath -buildvcs=false -buildmode=c-shared -o runners/go-transform.wasm ./runners/go-transform
 //go:generate env GOOS=wasip1 GOARCH=wasm go build -trimpath -buildvcs=false -buildmode=c-shared -o runners/go-subprocess.wasm ./runners/go-subprocess
+//go:generate env GOOS=wasip1 GOARCH=wasm go build -trimpath -buildvcs=false -buildmode=c-shared -o runners/go-wasm.wasm ./runners/go-wasm
 //go:generate wat2wasm runners/wat-echo/echo.wat -o runners/wat-echo.wasm
 //go:generate ../guest-sdk/rust/build.sh runners/rust-httpcheck/lib.rs runners/rust-httpcheck.wasm
 //go:generate clang --target=wasm32 -O2 -mbulk-memory -nostdlib -Wl,--no-entry -Wl,--strip-all -I../guest-sdk/c -o runners/c-script.wasm runners/c-script/script.c

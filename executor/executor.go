@@ -1,14 +1,15 @@
 // Package executor turns built plans into supervisor tasks: guest plans run the module's run
 // export, exec plans a subprocess behind an allow-list policy, wasi plans a sandboxed WASI
-// command module. Each attempt streams its output lines to the supervisor's sink and reports
-// setup failures as fatal (never retried), and non-zero exits, guest errors and traps as
-// retryable failures.
+// command module with the directories the host operator grants it. Each attempt streams its
+// output lines to the supervisor's sink and reports policy refusals and setup failures as
+// fatal (never retried), and non-zero exits, guest errors and traps as retryable failures.
 package executor
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -37,6 +38,9 @@ type Config struct {
 	// ModuleDir is where wasi plans' modules are: a plan names a local path inside it
 	// (filepath.IsLocal: no "..", not absolute), nothing else on the host.
 	ModuleDir string
+	// Mounts are the directories wasi plans may ask for, by guest path; a plan gets only the
+	// ones it asks for. None: wasi plans see no file system.
+	Mounts []MountGrant
 }
 
 // GuestRunner is a runner that executes its own guest plans; *runtime.Module is one, and so
@@ -52,19 +56,46 @@ type StreamingRunner interface {
 	RunWith(ctx context.Context, in *abi.RunInput, opts runtime.RunOptions) ([]byte, error)
 }
 
-// ErrPolicy is matched by every refusal of a host policy (exec allow-list, wasi module path).
+// ErrPolicy is matched by every refusal of a host policy (exec allow-list, wasi module path,
+// wasi mounts).
 var ErrPolicy = errors.New("denied by policy")
 
-// PolicyError is a plan the host's policy refuses. The attempt fails fatally.
+// Policies a PolicyError names.
+const (
+	PolicyExec       = "exec"        // the exec allow-list; Name is the command
+	PolicyWasiModule = "wasi-module" // the wasi module directory; Name is the plan's module
+	PolicyWasiMount  = "wasi-mount"  // the wasi mount grants; Name is the guest path
+)
+
+// PolicyError is a plan the host's policy refuses: nothing of it was executed. An attempt
+// that meets one fails fatally.
 type PolicyError struct {
-	Policy string // "exec" or "wasi"
-	Msg    string
+	Policy string // PolicyExec, PolicyWasiModule or PolicyWasiMount
+	Name   string // what the plan asked for: the command, module or guest path
+	Reason string
 }
 
-func (e *PolicyError) Error() string { return e.Policy + " policy: " + e.Msg }
+// Error reads like `exec of "rm" denied by policy: REASON`.
+func (e *PolicyError) Error() string {
+	subject := map[string]string{PolicyExec: "exec of", PolicyWasiModule: "wasi module", PolicyWasiMount: "wasi mount"}[e.Policy]
+	return fmt.Sprintf("%s %q denied by policy: %s", subject, e.Name, e.Reason)
+}
 
 // Is makes errors.Is(err, ErrPolicy) true.
 func (e *PolicyError) Is(target error) bool { return target == ErrPolicy }
+
+// Check returns the *PolicyError that executing p would meet, or nil: a caller can refuse a
+// plan before it submits it (executing checks again).
+func (c *Config) Check(p *abi.Plan) error {
+	switch {
+	case p.Exec != nil:
+		return c.Exec.Check(p.Exec.Command)
+	case p.Wasi != nil:
+		_, err := (&Wasi{Plan: p.Wasi, Runtime: c.Runtime, ModuleDir: c.ModuleDir, Mounts: c.Mounts}).check()
+		return err
+	}
+	return nil
+}
 
 // Task returns the task that executes b's plan, and the runner type that labels its metrics.
 // A guest's run input carries b.Env, the env the runner built with (the task env under the
@@ -80,7 +111,7 @@ func (c *Config) Task(b *router.Built) (supervisor.Task, router.RunnerType, erro
 	case p.Exec != nil:
 		return &Exec{Plan: p.Exec, Policy: c.Exec, BaseEnv: c.ExecEnv, WaitDelay: c.ExecWaitDelay}, router.RunnerSubprocess, nil
 	case p.Wasi != nil:
-		return &Wasi{Plan: p.Wasi, Runtime: c.Runtime, ModuleDir: c.ModuleDir}, router.RunnerWasm, nil
+		return &Wasi{Plan: p.Wasi, Runtime: c.Runtime, ModuleDir: c.ModuleDir, Mounts: c.Mounts}, router.RunnerWasm, nil
 	}
 	return nil, "", fmt.Errorf("runner %q built an empty plan: none of guest, exec and wasi is set", b.Runner.Name())
 }
@@ -136,9 +167,9 @@ func (p ExecPolicy) Check(command string) error {
 		return nil
 	}
 	if len(p.Allow) == 0 {
-		return &PolicyError{Policy: "exec", Msg: fmt.Sprintf("command %q is not allowed: the allow-list is empty (exec plans are denied by default)", command)}
+		return &PolicyError{Policy: PolicyExec, Name: command, Reason: "the allow-list is empty (exec plans are denied by default)"}
 	}
-	return &PolicyError{Policy: "exec", Msg: fmt.Sprintf("command %q is not allowed (allow-list: %s)", command, strings.Join(p.Allow, ", "))}
+	return &PolicyError{Policy: PolicyExec, Name: command, Reason: "not in the allow-list (" + strings.Join(p.Allow, ", ") + ")"}
 }
 
 // mergeEnv lays plan (sorted) over base (KEY=VALUE): the plan's values win. The result is
@@ -160,23 +191,57 @@ func mergeEnv(base []string, plan abi.Env) []string {
 	return out
 }
 
-// Wasi executes a wasi plan: a WASI command module from ModuleDir, with the plan's args and
-// env and nothing else granted (runtime.Command).
+// Wasi executes a wasi plan: a WASI command module from ModuleDir, with the plan's args, env
+// and stdin, and the mounts it asks for among Mounts; nothing else is granted
+// (runtime.Command).
 type Wasi struct {
 	Plan      *abi.WasiPlan
 	Runtime   *runtime.Runtime
 	ModuleDir string
+	Mounts    []MountGrant
 }
 
-// Execute runs one attempt: stdout and stderr are streamed line by line; the exit code maps
-// like a process's (non-zero: a retryable failure).
-func (w *Wasi) Execute(ctx context.Context, a supervisor.Attempt, out supervisor.Sink) (supervisor.Result, error) {
+// check applies the policy: the module is a local path inside ModuleDir, and each mount the
+// plan asks for is granted, read-write only where the grant is. It returns the mounts.
+func (w *Wasi) check() ([]runtime.Mount, error) {
 	if w.Runtime == nil || w.ModuleDir == "" {
-		return supervisor.Result{}, supervisor.Fatal(router.ErrorBackendConfigFailed, &PolicyError{Policy: "wasi", Msg: "this host has no module directory for wasi plans"})
+		return nil, &PolicyError{Policy: PolicyWasiModule, Name: w.Plan.Module, Reason: "this host has no module directory for wasi plans"}
 	}
 	if !filepath.IsLocal(w.Plan.Module) {
-		return supervisor.Result{}, supervisor.Fatal(router.ErrorBackendConfigFailed, &PolicyError{Policy: "wasi",
-			Msg: fmt.Sprintf("module %q must be a local path inside the module directory (no .., not absolute)", w.Plan.Module)})
+		return nil, &PolicyError{Policy: PolicyWasiModule, Name: w.Plan.Module,
+			Reason: "must be a local path inside the module directory (no .., not absolute)"}
+	}
+	var mounts []runtime.Mount
+	for _, m := range w.Plan.Mounts {
+		i := slices.IndexFunc(w.Mounts, func(g MountGrant) bool { return g.Guest == m.Guest })
+		if i < 0 {
+			reason := "not granted: this host grants wasi plans no directory"
+			if len(w.Mounts) > 0 {
+				granted := make([]string, len(w.Mounts))
+				for j, g := range w.Mounts {
+					granted[j] = g.Guest + " " + g.mode()
+				}
+				reason = "not granted (granted: " + strings.Join(granted, ", ") + ")"
+			}
+			return nil, &PolicyError{Policy: PolicyWasiMount, Name: m.Guest, Reason: reason}
+		}
+		g := w.Mounts[i]
+		if m.Mode == abi.MountReadWrite && !g.ReadWrite {
+			return nil, &PolicyError{Policy: PolicyWasiMount, Name: m.Guest, Reason: "the plan asks for read-write; it is granted read-only"}
+		}
+		mounts = append(mounts, runtime.Mount{HostDir: g.Host, GuestPath: m.Guest, ReadOnly: !g.ReadWrite || m.Mode == abi.MountReadOnly})
+	}
+	return mounts, nil
+}
+
+// Execute runs one attempt: stdin is the plan's, stdout and stderr are streamed line by line;
+// the exit code maps like a process's (non-zero: a retryable failure). Policy refusals and
+// setup failures (a missing module, stdin over the input limit, a granted directory gone)
+// are fatal.
+func (w *Wasi) Execute(ctx context.Context, a supervisor.Attempt, out supervisor.Sink) (supervisor.Result, error) {
+	mounts, err := w.check()
+	if err != nil {
+		return supervisor.Result{}, supervisor.Fatal(router.ErrorBackendConfigFailed, err)
 	}
 	path := filepath.Join(w.ModuleDir, w.Plan.Module)
 	cmd, err := w.Runtime.LoadCommand(ctx, path)
@@ -189,10 +254,12 @@ func (w *Wasi) Execute(ctx context.Context, a supervisor.Attempt, out supervisor
 	for i, kv := range w.Plan.Env {
 		env[i] = kv.Key + "=" + kv.Value
 	}
-	code, err := cmd.Run(ctx, runtime.CommandIO{Args: w.Plan.Args, Env: env, Stdout: stdout, Stderr: stderr})
+	code, err := cmd.Run(ctx, runtime.CommandIO{Args: w.Plan.Args, Env: env, Stdin: w.Plan.Stdin, Mounts: mounts, Stdout: stdout, Stderr: stderr})
 	stdout.flush()
 	stderr.flush()
 	switch {
+	case errors.Is(err, runtime.ErrBadMount):
+		return supervisor.Result{}, supervisor.Fatal(router.ErrorBackendConfigFailed, err)
 	case errors.Is(err, runtime.ErrSetup):
 		return supervisor.Result{}, supervisor.Fatal(router.ErrorModuleLoadFailed, err)
 	case err != nil:
@@ -201,6 +268,51 @@ func (w *Wasi) Execute(ctx context.Context, a supervisor.Attempt, out supervisor
 		return supervisor.Result{ExitCode: &code}, &supervisor.ExitError{Code: code}
 	}
 	return supervisor.Result{ExitCode: &code}, nil
+}
+
+// MountGrant is a host directory the host operator lets wasi plans mount at Guest.
+type MountGrant struct {
+	Host  string // a directory on the host
+	Guest string // an absolute, clean slash path: how plans ask for it
+	// ReadWrite lets plans write to it; false (the default): read-only.
+	ReadWrite bool
+}
+
+func (g MountGrant) mode() string {
+	if g.ReadWrite {
+		return abi.MountReadWrite
+	}
+	return abi.MountReadOnly
+}
+
+// String is the grant as ParseMountGrant reads it, with its mode.
+func (g MountGrant) String() string { return g.Host + ":" + g.Guest + ":" + g.mode() }
+
+// ErrMountGrant is matched by every error of ParseMountGrant.
+var ErrMountGrant = errors.New("invalid mount grant")
+
+// ParseMountGrant reads HOST:GUEST[:ro|rw], read-only unless it ends in :rw. GUEST must be
+// an absolute, clean slash path; HOST may itself contain colons.
+func ParseMountGrant(s string) (MountGrant, error) {
+	var g MountGrant
+	rest := s
+	if r, ok := strings.CutSuffix(s, ":"+abi.MountReadWrite); ok {
+		rest, g.ReadWrite = r, true
+	} else if r, ok := strings.CutSuffix(s, ":"+abi.MountReadOnly); ok {
+		rest = r
+	}
+	i := strings.LastIndex(rest, ":")
+	if i < 0 {
+		return g, fmt.Errorf("%w %q: want HOST:GUEST[:ro|rw]", ErrMountGrant, s)
+	}
+	g.Host, g.Guest = rest[:i], rest[i+1:]
+	switch {
+	case g.Host == "":
+		return g, fmt.Errorf("%w %q: the host directory is empty (want HOST:GUEST[:ro|rw])", ErrMountGrant, s)
+	case !strings.HasPrefix(g.Guest, "/") || path.Clean(g.Guest) != g.Guest:
+		return g, fmt.Errorf("%w %q: the guest path %q is not an absolute, clean slash path like /src (want HOST:GUEST[:ro|rw])", ErrMountGrant, s, g.Guest)
+	}
+	return g, nil
 }
 
 // lineWriter splits what is written into lines for a sink; flush sends an unterminated tail.

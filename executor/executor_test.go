@@ -131,7 +131,7 @@ func TestExecPolicy(t *testing.T) {
 		if !errors.Is(err, executor.ErrPolicy) || fatalKind(err) != router.ErrorBackendConfigFailed {
 			t.Fatalf("allow %v: error %v, want a fatal policy error", allow, err)
 		}
-		if !strings.Contains(err.Error(), `exec policy: command "rm" is not allowed`) {
+		if !strings.Contains(err.Error(), `exec of "rm" denied by policy: `) {
 			t.Errorf("error %q does not name the policy and the command", err)
 		}
 	}

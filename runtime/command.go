@@ -1,11 +1,13 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
+	"path"
 	"path/filepath"
 	"slices"
 
@@ -14,9 +16,10 @@ import (
 )
 
 // Command is a WASI command module (the module of a wasi plan): it exports _start and imports
-// nothing but WASI functions. It runs sandboxed: arguments and environment as given, stdout
-// and stderr to the writers given, an empty stdin, no preopened directory, no socket, no host
-// environment, wazero's deterministic clock and random source, and the runtime's memory cap.
+// nothing but WASI functions. It runs sandboxed: arguments, environment and stdin as given,
+// stdout and stderr to the writers given, only the directories given (each confined to
+// itself: no path or symlink leads out of it), no socket, no host environment, wazero's
+// deterministic clock and random source, and the runtime's memory cap.
 type Command struct {
 	rt       *Runtime
 	compiled engine.Module
@@ -103,24 +106,56 @@ type CommandIO struct {
 	Env []string
 	// Stdout and Stderr receive the module's output; nil discards it.
 	Stdout, Stderr io.Writer
+	// Stdin is what the module reads from its standard input, at most the runtime's
+	// MaxInputBytes (ErrInputTooLarge); empty: end of file at once.
+	Stdin []byte
+	// Mounts are the host directories the module sees, preopened in this order; none: no
+	// file system.
+	Mounts []Mount
+}
+
+// Mount is a host directory that a command sees at GuestPath. The command cannot reach
+// anything outside HostDir through it: not with "..", not through a symlink inside it, and
+// it cannot create a symlink that points out of it. ReadOnly refuses every write.
+type Mount struct {
+	HostDir   string
+	GuestPath string // absolute, slash-separated
+	ReadOnly  bool
 }
 
 // Run instantiates the command and calls _start, bounded by ctx and by Limits.RunFuel. It
 // returns the exit code (0 when _start returns, else what proc_exit got). Errors: setup
-// failures match ErrSetup; a trap is ErrTrap; ctx's end is ErrDeadline or ErrCanceled; the
-// fuel budget's, ErrFuelExhausted.
+// failures match ErrSetup (stdin over the input limit is also ErrInputTooLarge; a mount that
+// is not an absolute guest path, is given twice or whose directory cannot be opened,
+// ErrBadMount); a trap is ErrTrap; ctx's end is ErrDeadline or ErrCanceled; the fuel
+// budget's, ErrFuelExhausted.
 func (c *Command) Run(ctx context.Context, cio CommandIO) (int, error) {
+	if n, limit := len(cio.Stdin), c.rt.limits.MaxInputBytes; n > limit {
+		return 0, setup(errorf(ErrInputTooLarge, "stdin of %d bytes exceeds the %d-byte input limit", n, limit))
+	}
+	mounts, err := engineMounts(cio.Mounts)
+	if err != nil {
+		return 0, setup(err)
+	}
 	f := &fuelMeter{}
 	f.start(ctx, c.rt.limits.RunFuel, c.rt.limits.FuelSlice, 0)
 	ctx = context.WithValue(ctx, fuelKey{}, f)
-	inst, err := c.compiled.Instantiate(ctx, engine.InstanceConfig{
+	cfg := engine.InstanceConfig{
 		MaxMemoryBytes: c.memCap,
 		Stdout:         cio.Stdout,
 		Stderr:         cio.Stderr,
 		Args:           append([]string{filepath.Base(c.path)}, cio.Args...),
 		Env:            cio.Env,
-	})
+		Mounts:         mounts,
+	}
+	if len(cio.Stdin) > 0 {
+		cfg.Stdin = bytes.NewReader(cio.Stdin)
+	}
+	inst, err := c.compiled.Instantiate(ctx, cfg)
 	if err != nil {
+		if errors.Is(err, engine.ErrMount) {
+			return 0, setup(errorf(ErrBadMount, "%v", err))
+		}
 		return 0, setup(c.fail(ctx, nil, err))
 	}
 	defer inst.Close(context.Background())
@@ -153,6 +188,26 @@ func (c *Command) fail(ctx context.Context, inst engine.Instance, err error) err
 		return errorf(ErrMemoryLimit, "growing memory past the %d-page cap was refused, then: %v", c.rt.limits.MaxMemoryPages, err)
 	}
 	return errorf(ErrTrap, "%s", trapMessage(err))
+}
+
+func engineMounts(ms []Mount) ([]engine.Mount, error) {
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	out := make([]engine.Mount, len(ms))
+	seen := make(map[string]bool, len(ms))
+	for i, m := range ms {
+		g := m.GuestPath
+		if !path.IsAbs(g) || path.Clean(g) != g {
+			return nil, errorf(ErrBadMount, "guest path %q is not an absolute, clean slash path", g)
+		}
+		if seen[g] {
+			return nil, errorf(ErrBadMount, "guest path %q is mounted twice", g)
+		}
+		seen[g] = true
+		out[i] = engine.Mount{HostDir: m.HostDir, GuestPath: g, ReadOnly: m.ReadOnly}
+	}
+	return out, nil
 }
 
 // Close releases the compiled code.

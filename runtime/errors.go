@@ -48,6 +48,9 @@ var (
 	ErrGuest         = errors.New("guest error")
 	ErrNoRun         = errors.New("module has no run export")
 	ErrClosed        = errors.New("module closed")
+	// ErrBadMount is a command's mount that cannot be made: a guest path that is not
+	// absolute or is given twice, or a host directory that cannot be opened.
+	ErrBadMount = errors.New("bad mount")
 	// ErrSetup marks a run that never started: no run export, a closed module, or an
 	// instantiation (or _initialize) that failed. Executors treat it as fatal, never retried.
 	ErrSetup = errors.New("run setup failed")

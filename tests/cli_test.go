@@ -226,8 +226,9 @@ func jsonType(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// TestRunExecPlansNeedAllowExec: exec plans are denied by default, with an error naming the
-// policy and the flag that grants the command; --allow-exec runs them, printing their lines.
+// TestRunExecPlansNeedAllowExec: exec plans are denied by default, reported as not executed,
+// naming what the policy denied and the flag that grants it; --allow-exec runs them, printing
+// their lines.
 func TestRunExecPlansNeedAllowExec(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -246,17 +247,21 @@ func TestRunExecPlansNeedAllowExec(t *testing.T) {
 				"runner:   go-subprocess (examples/runners/go-subprocess.wasm)",
 				"plan:     exec",
 				`"command":"` + tt.command + `"`,
-				`error:    exec policy: command "` + tt.command + `" is not allowed`,
-				"; grant it with --allow-exec " + tt.command + "\n",
-				"phase:    failed after 1 attempt",
+				`error:    not executed: exec of "` + tt.command + `" denied by policy: the allow-list is empty (exec plans are denied by default)` +
+					"; grant it with --allow-exec " + tt.command + "\n",
+				"phase:    notExecuted (refused by the host's policy before any attempt)\n",
+				"outcome:  denied\n",
 			}, nil)
+			if strings.Contains(r.stdout, "attempt 1") || strings.Contains(r.stdout, "stdout |") {
+				t.Errorf("a refused plan ran:\n%s", r)
+			}
 
 			r = cli(t, "run", "--runners", examples, "--allow-exec", tt.command, tt.task)
 			expect(t, r, exitOK, []string{"plan:     exec", "stdout | ", "exit code: 0", "phase:    succeeded after 1 attempt", "outcome:  success ("}, nil)
 
 			r = cli(t, "run", "--runners", examples, "-o", "json", tt.task)
 			expect(t, r, exitNotExecuted, nil, nil)
-			var rec runRecord
+			var rec runRecordFull
 			decode(t, r, &rec)
 			var plan struct {
 				Exec *struct {
@@ -271,8 +276,10 @@ func TestRunExecPlansNeedAllowExec(t *testing.T) {
 			if plan.Exec.Command != tt.command || !slices.Equal(plan.Exec.Args, tt.args) || plan.Exec.Env["GREETING"] != "hello" {
 				t.Errorf("exec plan %+v, want %s %q with GREETING=hello", *plan.Exec, tt.command, tt.args)
 			}
-			if rec.Outcome != "failure" || rec.Error == nil || !strings.Contains(*rec.Error, "exec policy") || string(rec.Output) != "null" {
-				t.Errorf("outcome %q, error %v, output %s; want failure with the policy's explanation and no output", rec.Outcome, rec.Error, rec.Output)
+			if rec.Phase != "notExecuted" || rec.Outcome != "denied" || rec.Attempts != 0 || rec.Error == nil ||
+				!strings.HasPrefix(*rec.Error, `not executed: exec of "`+tt.command+`" denied by policy`) || string(rec.Output) != "null" {
+				t.Errorf("phase %q, outcome %q, attempts %d, error %v, output %s; want notExecuted, denied, 0 attempts, the policy's explanation and no output",
+					rec.Phase, rec.Outcome, rec.Attempts, derefOr(rec.Error), rec.Output)
 			}
 		})
 	}
@@ -354,19 +361,19 @@ func TestRouteExamples(t *testing.T) {
 		detail map[string]string // file: a substring of its detail
 		last   string
 	}{
-		{"transform", exitOK, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm kind-filtered", "go-transform.wasm chosen", "rust-httpcheck.wasm not-asked", "wat-echo.wasm not-asked"},
+		{"transform", exitOK, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm kind-filtered", "go-transform.wasm chosen", "go-wasm.wasm not-asked", "rust-httpcheck.wasm not-asked", "wat-echo.wasm not-asked"},
 			map[string]string{"go-subprocess.wasm": "handles subprocess; task kind is transform"},
 			"chosen: go-transform (examples/runners/go-transform.wasm)"},
-		{"manifest", exitOK, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm kind-filtered", "go-transform.wasm chosen", "rust-httpcheck.wasm not-asked", "wat-echo.wasm not-asked"},
+		{"manifest", exitOK, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm kind-filtered", "go-transform.wasm chosen", "go-wasm.wasm not-asked", "rust-httpcheck.wasm not-asked", "wat-echo.wasm not-asked"},
 			map[string]string{"go-subprocess.wasm": "task kind is transform.example.com/v1/Transform"},
 			"chosen: go-transform (examples/runners/go-transform.wasm)"},
-		{"echo", exitOK, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm kind-filtered", "go-transform.wasm kind-filtered", "rust-httpcheck.wasm kind-filtered", "wat-echo.wasm chosen"},
+		{"echo", exitOK, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm kind-filtered", "go-transform.wasm kind-filtered", "go-wasm.wasm kind-filtered", "rust-httpcheck.wasm kind-filtered", "wat-echo.wasm chosen"},
 			nil, "chosen: wat-echo (examples/runners/wat-echo.wasm)"},
-		{"subprocess", exitOK, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm chosen", "go-transform.wasm not-asked", "rust-httpcheck.wasm not-asked", "wat-echo.wasm not-asked"},
+		{"subprocess", exitOK, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm chosen", "go-transform.wasm not-asked", "go-wasm.wasm not-asked", "rust-httpcheck.wasm not-asked", "wat-echo.wasm not-asked"},
 			nil, "chosen: go-subprocess (examples/runners/go-subprocess.wasm)"},
-		{"selector", exitOK, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm kind-filtered", "go-transform.wasm chosen", "rust-httpcheck.wasm not-asked", "wat-echo.wasm not-asked"},
+		{"selector", exitOK, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm kind-filtered", "go-transform.wasm chosen", "go-wasm.wasm not-asked", "rust-httpcheck.wasm not-asked", "wat-echo.wasm not-asked"},
 			nil, "chosen: go-transform (examples/runners/go-transform.wasm)"},
-		{"nomatch", exitNoRunner, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm kind-filtered", "go-transform.wasm selector", "rust-httpcheck.wasm kind-filtered", "wat-echo.wasm kind-filtered"},
+		{"nomatch", exitNoRunner, []string{"assemblyscript-jsonpick.wasm kind-filtered", "c-script.wasm kind-filtered", "go-subprocess.wasm kind-filtered", "go-transform.wasm selector", "go-wasm.wasm kind-filtered", "rust-httpcheck.wasm kind-filtered", "wat-echo.wasm kind-filtered"},
 			map[string]string{"go-transform.wasm": "lang In [rust zig]"},
 			"chosen: no runner (no suitable runner for task kind: transform)"},
 	}
@@ -413,6 +420,7 @@ func TestInspectExamples(t *testing.T) {
 		{"go-transform", "go-transform", []string{"transform", "transform.example.com/v1/Transform"}, true},
 		// The Go SDK always exports run; go-subprocess's fails, as it builds exec plans only.
 		{"go-subprocess", "go-subprocess", []string{"subprocess"}, true},
+		{"go-wasm", "go-wasm", []string{"wasm"}, true},
 		{"wat-echo", "wat-echo", []string{"echo"}, true},
 	}
 	for _, tt := range tests {

@@ -13,7 +13,7 @@ const (
 	ExitUsage       = 2   // a bad flag, flag value, argument or command
 	ExitInvalidTask = 3   // the task file is unreadable, not JSON, or not a valid spec
 	ExitNoRunner    = 4   // no module loaded, no runner for the task, or the chosen runner failed to build
-	ExitNotExecuted = 5   // a plan was built but the host's policy refused it (an exec command not in --allow-exec, a wasi module outside --wasi-dir)
+	ExitNotExecuted = 5   // a plan was built but the host's policy refused it (an exec command not in --allow-exec, a wasi module outside --wasi-dir, a mount not granted by --wasi-mount)
 	ExitTimeout     = 124 // the task's timeout expired during the run (as timeout(1))
 	ExitCanceled    = 130 // SIGINT or SIGTERM stopped the command (128 + SIGINT, as shells report it)
 )

@@ -33,8 +33,9 @@ Exit codes:
     4  no runner: no module loaded, no runner for the task, or the chosen
        runner failed to build
     5  the plan was built but not executed: the host's policy refused it
-       (an exec plan whose command --allow-exec does not name, or a wasi
-       plan whose module is not a local path inside --wasi-dir)
+       (an exec plan whose command --allow-exec does not name, a wasi plan
+       whose module is not a local path inside --wasi-dir, or one that asks
+       for a mount --wasi-mount does not grant)
   124  the task's timeout expired while it ran
   130  canceled by SIGINT or SIGTERM`
 

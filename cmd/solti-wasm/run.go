@@ -29,6 +29,7 @@ type runFlags struct {
 	env         []string
 	allowExec   []string
 	wasiDir     string
+	wasiMounts  []string
 	warmRuns    int
 	metricsAddr string
 }
@@ -49,8 +50,14 @@ the plan under a supervisor that applies the task's timeout, restart, backoff an
          (exec is denied by default); its environment is this process's, overlaid with the
          plan's env; stdout and stderr are printed live, line by line
   wasi   a WASI command module from --wasi-dir (default: the wasi subdirectory of the
-         runners directory), with its args and env and nothing else
-         granted (no files, network or host environment); output printed live
+         runners directory), with its args, env and stdin, and of the directories
+         --wasi-mount grants only those the plan asks for (no other files, no network
+         or host environment); output printed live
+
+A plan the host's policy refuses (an exec command --allow-exec does not name, a wasi module
+outside --wasi-dir, a mount --wasi-mount does not grant) is not executed: the report says
+"not executed: ... denied by policy", with phase notExecuted, outcome denied, 0 attempts,
+and the exit code is 5.
 
 SIGINT or SIGTERM cancels the task: the process group is killed, the guest stopped, and the
 task ends canceled (a second signal kills solti-wasm at once). The exit code follows the
@@ -61,6 +68,7 @@ The guest gets a run input with the run id, the attempt number, the task env ove
 		Example: `  solti-wasm run --runners examples/runners examples/tasks/transform.json
   solti-wasm run --runners examples/runners --allow-exec echo examples/tasks/subprocess.json
   solti-wasm run --runners examples/runners --output json --env GREETING=hi examples/tasks/echo.json
+  solti-wasm run --runners examples/runners --wasi-dir /tmp/wasi --wasi-mount .:/src examples/tasks/gofmt-list.json
   solti-wasm run --runners examples/runners --metrics-addr 127.0.0.1:9464 examples/tasks/transform.json`,
 		Args: exactArgs("TASK.json"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -72,6 +80,7 @@ The guest gets a run input with the run id, the attempt number, the task env ove
 	cmd.Flags().StringArrayVar(&f.env, "env", nil, "KEY=VALUE for the task's env, over the task's own values (repeatable)")
 	cmd.Flags().StringArrayVar(&f.allowExec, "allow-exec", nil, "allow exec plans to run COMMAND, exactly as the plan names it (repeatable); exec is denied by default")
 	cmd.Flags().StringVar(&f.wasiDir, "wasi-dir", "", "directory of the WASI command modules wasi plans name (default: DIR/wasi under --runners)")
+	cmd.Flags().StringArrayVar(&f.wasiMounts, "wasi-mount", nil, "HOST:GUEST[:ro|rw]: let wasi plans mount the host directory HOST at GUEST, read-only unless :rw (repeatable); a plan gets only the mounts it asks for")
 	cmd.Flags().IntVar(&f.warmRuns, "warm-runs", 0, "serve guest runs from a warm per-module instance pool, retiring each instance after N runs; 0: a fresh instance per run")
 	addMetricsFlag(cmd, &f.metricsAddr)
 	return cmd
@@ -86,9 +95,11 @@ type runRecord struct {
 	// Output is the guest's output of the last successful attempt: embedded JSON when
 	// valid, else a string; null for exec and wasi plans, whose output is their lines.
 	Output any `json:"output"`
-	// Outcome is the last attempt's: success, failure, timeout or canceled.
+	// Outcome is the last attempt's: success, failure, timeout or canceled; denied when the
+	// host's policy refused the plan.
 	Outcome string `json:"outcome"`
-	// Phase is the task's final phase: succeeded, failed, timeout, canceled or exhausted.
+	// Phase is the task's final phase: succeeded, failed, timeout, canceled or exhausted;
+	// notExecuted when the host's policy refused the plan (then Attempts is 0).
 	Phase    string  `json:"phase"`
 	Attempts int     `json:"attempts"`
 	ExitCode *int    `json:"exitCode"`
@@ -116,6 +127,10 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 		return usageError("--warm-runs %d: must be >= 0", f.warmRuns)
 	}
 	env, err := parseEnv(f.env)
+	if err != nil {
+		return err
+	}
+	grants, err := parseWasiMounts(f.wasiMounts)
 	if err != nil {
 		return err
 	}
@@ -170,6 +185,7 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 		ExecEnv:   os.Environ(),
 		Runtime:   rt,
 		ModuleDir: wasiDir,
+		Mounts:    grants,
 	}
 	mod := set.module(built.Runner.Name())
 	// The built runner is the registry's version of the module: it streams the guest's lines
@@ -183,6 +199,15 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 	p := &runPrinter{w: o.stdout, text: f.output == outputText, rec: rec}
 	if err := p.header(); err != nil {
 		return fail(ExitFailure, "writing the report: %w", err)
+	}
+	// A plan the policy refuses is not submitted: no attempt, no task metrics.
+	if err := exe.Check(built.Plan); err != nil {
+		rec.notExecuted(err, wasiDir)
+		o.logger.Info("run not executed", "runId", rec.RunID, "runner", rec.Runner, "plan", built.Plan.Type(), "reason", err)
+		if err := p.summary(); err != nil {
+			return fail(ExitFailure, "writing the report: %w", err)
+		}
+		return reported(ExitNotExecuted)
 	}
 
 	var metrics router.MetricsBackend
@@ -211,16 +236,68 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 	}
 	if st.Err != nil {
 		msg := oneLine(st.Err.Error())
-		if errors.Is(st.Err, executor.ErrPolicy) && built.Plan.Exec != nil {
-			msg += fmt.Sprintf("; grant it with --allow-exec %s", built.Plan.Exec.Command)
-		}
 		rec.Error = &msg
+	}
+	if errors.Is(st.Err, executor.ErrPolicy) { // checked above, so only if the policy's view changed
+		rec.notExecuted(st.Err, wasiDir)
 	}
 	o.logger.Info("run finished", "runId", rec.RunID, "phase", rec.Phase, "outcome", rec.Outcome, "attempts", rec.Attempts, "duration", rec.duration)
 	if err := p.summary(); err != nil {
 		return fail(ExitFailure, "writing the report: %w", err)
 	}
 	return reported(exitForPhase(st))
+}
+
+// The report's phase and outcome for a plan the host's policy refused.
+const (
+	phaseNotExecuted = "notExecuted"
+	outcomeDenied    = "denied"
+)
+
+// notExecuted records a policy refusal: "not executed: ... denied by policy: ...", and the
+// flag that would grant what was refused.
+func (r *runRecord) notExecuted(err error, wasiDir string) {
+	msg := "not executed: " + oneLine(err.Error())
+	var pe *executor.PolicyError
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Policy == executor.PolicyExec:
+			msg += "; grant it with --allow-exec " + pe.Name
+		case pe.Policy == executor.PolicyWasiMount && strings.Contains(pe.Reason, "read-write"):
+			msg += "; grant it read-write with --wasi-mount HOST:" + pe.Name + ":rw"
+		case pe.Policy == executor.PolicyWasiMount:
+			msg += "; grant it with --wasi-mount HOST:" + pe.Name
+		case pe.Policy == executor.PolicyWasiModule:
+			msg += "; wasi modules come from --wasi-dir (here " + wasiDir + ")"
+		}
+	}
+	r.Error, r.Phase, r.Outcome, r.Attempts, r.ExitCode = &msg, phaseNotExecuted, outcomeDenied, 0, nil
+}
+
+// parseWasiMounts reads the --wasi-mount flags: each HOST must be a directory, each GUEST
+// granted once. Host paths are made absolute, so that the grant does not depend on where a
+// plan's module happens to run.
+func parseWasiMounts(flags []string) ([]executor.MountGrant, error) {
+	var grants []executor.MountGrant
+	for _, f := range flags {
+		g, err := executor.ParseMountGrant(f)
+		if err != nil {
+			return nil, usageError("--wasi-mount: %v", err)
+		}
+		if g.Host, err = filepath.Abs(g.Host); err != nil {
+			return nil, usageError("--wasi-mount %q: %v", f, err)
+		}
+		if fi, err := os.Stat(g.Host); err != nil || !fi.IsDir() {
+			return nil, usageError("--wasi-mount %q: %s is not a directory", f, g.Host)
+		}
+		for _, o := range grants {
+			if o.Guest == g.Guest {
+				return nil, usageError("--wasi-mount %q: %s is already granted (%s)", f, g.Guest, o)
+			}
+		}
+		grants = append(grants, g)
+	}
+	return grants, nil
 }
 
 // exitForPhase maps a task's final status to the exit code.
@@ -320,6 +397,11 @@ func (p *runPrinter) summary() error {
 	}
 	if r.Error != nil {
 		p.printf("error:    %s\n", *r.Error)
+	}
+	if r.Phase == phaseNotExecuted {
+		p.printf("phase:    %s (refused by the host's policy before any attempt)\n", r.Phase)
+		p.printf("outcome:  %s\n", r.Outcome)
+		return p.err
 	}
 	p.printf("phase:    %s after %d attempt%s\n", r.Phase, r.Attempts, plural(r.Attempts))
 	p.printf("outcome:  %s (%s)\n", r.Outcome, formatDuration(r.duration))

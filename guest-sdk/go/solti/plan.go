@@ -23,8 +23,8 @@ func ExecPlan(command string, args ...string) *abi.Plan {
 	return &abi.Plan{Exec: &abi.ExecPlan{Command: command, Args: args, FailOnNonZero: true}}
 }
 
-// WasiPlan returns a plan that runs the WASI command module with args; set Env on the
-// returned plan's Wasi as needed.
+// WasiPlan returns a plan that runs the WASI command module with args; set Env, Stdin and
+// Mounts on the returned plan's Wasi as needed.
 func WasiPlan(module string, args ...string) *abi.Plan {
 	return &abi.Plan{Wasi: &abi.WasiPlan{Module: module, Args: args}}
 }

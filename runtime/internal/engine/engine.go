@@ -146,6 +146,22 @@ type InstanceConfig struct {
 	// Args and Env are WASI's; empty for runners.
 	Args []string
 	Env  []string
+	// Stdin is WASI's standard input; nil: empty (end of file at once).
+	Stdin io.Reader
+	// Mounts are host directories preopened for WASI, in this order (Go's wasip1 programs
+	// take the first as their working directory). Nil: no file system at all.
+	Mounts []Mount
+}
+
+// Mount is a host directory preopened for WASI. An engine confines the guest to it: no path,
+// symlink or link the guest opens, creates or follows resolves outside HostDir.
+type Mount struct {
+	// HostDir is an existing directory on the host.
+	HostDir string
+	// GuestPath is where the guest sees it: an absolute slash path.
+	GuestPath string
+	// ReadOnly refuses every write: to files, and to the directory tree.
+	ReadOnly bool
 }
 
 // Instance is one instantiated module. It serves one call at a time.
@@ -196,6 +212,9 @@ var (
 	// that has one (the runtime's fuel pass reports through its host import instead).
 	ErrFuelExhausted = errors.New("fuel exhausted")
 )
+
+// ErrMount is matched by an Instantiate error that is a Mount's directory failing to open.
+var ErrMount = errors.New("mount")
 
 // TrapError is a guest trap or a host function's panic.
 type TrapError struct {

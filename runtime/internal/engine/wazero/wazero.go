@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 
@@ -156,7 +157,18 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 	if cfg.Stderr != nil {
 		mc = mc.WithStderr(cfg.Stderr)
 	}
+	if cfg.Stdin != nil {
+		mc = mc.WithStdin(cfg.Stdin)
+	}
 	inst := &instance{}
+	if len(cfg.Mounts) > 0 {
+		fsc, roots, err := mountFS(cfg.Mounts)
+		if err != nil {
+			return nil, err
+		}
+		mc = mc.WithFSConfig(fsc)
+		inst.roots = roots
+	}
 	if cfg.MaxMemoryBytes > 0 {
 		inst.mem = &cappedMemory{max: cfg.MaxMemoryBytes}
 		ctx = experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(
@@ -167,6 +179,7 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 	}
 	mod, err := m.rt.InstantiateModule(ctx, m.compiled, mc)
 	if err != nil {
+		closeRoots(inst.roots)
 		return nil, convertErr(err)
 	}
 	inst.mod = mod
@@ -181,6 +194,7 @@ type instance struct {
 	mod   api.Module
 	funcs map[string]*fn
 	mem   *cappedMemory
+	roots []*os.Root // the mounts' directories, closed with the instance
 }
 
 func (i *instance) Func(name string) engine.Func {
@@ -214,7 +228,11 @@ func (i *instance) MemoryCapHit() bool {
 	return hit
 }
 
-func (i *instance) Close(ctx context.Context) error { return i.mod.Close(ctx) }
+func (i *instance) Close(ctx context.Context) error {
+	err := i.mod.Close(ctx) // closes the files the guest left open first
+	closeRoots(i.roots)
+	return err
+}
 
 type fn struct {
 	f   api.Function
