@@ -800,3 +800,23 @@ func TestLogLevel(t *testing.T) {
 		t.Errorf("stderr %q at the default level, want nothing", r.stderr)
 	}
 }
+
+// TestRunNoRunnerSaysWhy checks that run, finding no runner, warns about every runner whose
+// supports faulted (a trap, the call deadline), naming runner, module, export and cause: a
+// fault counts as no, and would otherwise appear nowhere.
+func TestRunNoRunnerSaysWhy(t *testing.T) {
+	t.Parallel()
+	dir := runnersDir(t, map[string]string{
+		"10-trap-supports.wasm": fixture("trap-supports"),
+		"11-loop.wasm":          fixture("loop"),
+	})
+	r := cli(t, "--call-timeout=200ms", "run", "--runners", dir, fixtureTask(t, 2000))
+	expect(t, r, exitNoRunner, nil, []string{
+		`level=WARN msg="supports failed" runner=trap-supports module=` + filepath.Join(dir, "10-trap-supports.wasm") + ` export=supports cause="trap: wasm error: unreachable`,
+		`level=WARN msg="supports failed" runner=loop module=` + filepath.Join(dir, "11-loop.wasm") + ` export=supports cause="deadline exceeded: did not return within the 200ms call deadline"`,
+		"no suitable runner for task kind: fixture (solti-wasm route explains each runner's verdict)",
+	})
+	if strings.Index(r.stderr, "runner=trap-supports") > strings.Index(r.stderr, "runner=loop") {
+		t.Errorf("warnings not in routing order:\n%s", r.stderr)
+	}
+}
