@@ -473,9 +473,14 @@ func TestInspectInvalidModules(t *testing.T) {
 			t.Parallel()
 			r := cli(t, "inspect", tt.path)
 			expect(t, r, exitFailure, append([]string{"path:         " + tt.path, "sha256:"}, tt.want...), nil)
+			// stderr repeats the reason: the report's last line, after "valid:        no: ".
+			_, reason, _ := strings.Cut(strings.TrimSpace(r.stdout[strings.LastIndex(r.stdout, "\nvalid:"):]), "no: ")
+			if want := "solti-wasm: " + tt.path + ": not a valid runner: " + reason + "\n"; reason == "" || r.stderr != want {
+				t.Errorf("stderr %q, want %q", r.stderr, want)
+			}
 
 			r = cli(t, "inspect", "--output", "json", tt.path)
-			expect(t, r, exitFailure, nil, nil)
+			expect(t, r, exitFailure, nil, []string{"solti-wasm: " + tt.path + ": not a valid runner: " + reason})
 			var rep struct {
 				Valid bool    `json:"valid"`
 				Stage string  `json:"stage"`
