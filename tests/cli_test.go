@@ -678,6 +678,7 @@ func TestBadInputs(t *testing.T) {
 		{"zero --max-memory-pages", []string{"--max-memory-pages", "0", "version"}, exitUsage, []string{"--max-memory-pages"}},
 		{"bad --env", []string{"run", "--runners", examples, "--env", "NOVALUE", good}, exitUsage, []string{`--env "NOVALUE": want KEY=VALUE`}},
 		{"unknown command", []string{"frobnicate"}, exitUsage, []string{`unknown command "frobnicate"`}},
+		{"did you mean", []string{"rnu"}, exitUsage, []string{"solti-wasm: unknown command \"rnu\" for \"solti-wasm\"\n\nDid you mean this?\n\trun\n\nRun 'solti-wasm --help' for usage.\n"}},
 		{"unknown flag", []string{"run", "--runers", examples, good}, exitUsage, []string{"--runers"}},
 		{"inspect without a module", []string{"inspect"}, exitUsage, []string{"MODULE.wasm"}},
 	}
@@ -692,7 +693,8 @@ func TestBadInputs(t *testing.T) {
 			if strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine ") {
 				t.Errorf("stderr holds a panic:\n%s", r.stderr)
 			}
-			if lines := strings.Count(strings.TrimSpace(r.stderr), "\n") + 1; lines > 2 {
+			// cobra's suggestions take their own lines.
+			if lines := strings.Count(strings.TrimSpace(r.stderr), "\n") + 1; lines > 2 && !strings.Contains(r.stderr, "\nDid you mean this?\n") {
 				t.Errorf("%d lines of stderr, want the error (and a pointer to --help):\n%s", lines, r.stderr)
 			}
 		})

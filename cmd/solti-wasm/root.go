@@ -167,7 +167,14 @@ func printError(w io.Writer, cmd *cobra.Command, err error, code int) {
 	if ee := (*exitError)(nil); errors.As(err, &ee) && ee.silent {
 		return
 	}
-	fmt.Fprintf(w, "solti-wasm: %s\n", oneLine(err.Error()))
+	msg := oneLine(err.Error())
+	if ee := (*exitError)(nil); !errors.As(err, &ee) {
+		// cobra's own parse errors: a "Did you mean this?" list is laid out in lines.
+		if msg = strings.TrimSpace(err.Error()); strings.Contains(msg, "\n") {
+			msg += "\n"
+		}
+	}
+	fmt.Fprintf(w, "solti-wasm: %s\n", msg)
 	if code == ExitUsage && cmd != nil {
 		fmt.Fprintf(w, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
