@@ -91,7 +91,8 @@ func TestNewScaffolds(t *testing.T) {
 			runners := t.TempDir()
 			writeFile(t, runners, name+".wasm", string(b))
 			r := cli(t, "run", "--runners", runners, filepath.Join(dir, "task.json"))
-			expect(t, r, exitOK, []string{`{"greeting":"hello, world"}`}, nil)
+			// Every SDK's template logs the run's id, as a logfmt pair.
+			expect(t, r, exitOK, []string{`{"greeting":"hello, world"}`, "log    | INFO greeting runId=" + name + "-demo-1\n"}, nil)
 		})
 	}
 }
