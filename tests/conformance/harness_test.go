@@ -16,6 +16,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"go.uber.org/goleak"
 
 	"github.com/solti-wasm/solti-wasm/abi"
 )
@@ -68,6 +69,13 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	for _, h := range harnesses {
 		_ = h.rt.Close(context.Background())
+	}
+	if code == 0 {
+		// The harnesses are closed: nothing of the tests' may still run.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "TestMain: goroutines left running: %v\n", err)
+			code = 1
+		}
 	}
 	os.Exit(code)
 }
