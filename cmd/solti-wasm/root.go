@@ -77,7 +77,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.CompletionOptions.DisableDefaultCmd = true
+	// cobra's completion command: solti-wasm completion bash|zsh|fish|powershell.
+	root.CompletionOptions.HiddenDefaultCmd = false
 
 	f := root.PersistentFlags()
 	f.Var(&opts.logLevel, "log-level", "log level of the structured logs on stderr: debug, info, warn or error")
@@ -87,7 +88,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		"deadline of each name, describe, supports and build call; 0 disables it: faster calls that nothing interrupts (trusted modules only; runs stay bounded by the task timeout)")
 	f.Uint32Var(&opts.maxMemoryPages, "max-memory-pages", opts.maxMemoryPages, "linear memory cap per module instance, in 64 KiB pages")
 
-	root.AddCommand(newRunCmd(opts), newRouteCmd(opts), newInspectCmd(opts), newVersionCmd(opts), newWatchCmd(opts), newNewCmd(opts))
+	root.AddCommand(newRunCmd(opts), newRouteCmd(opts), newInspectCmd(opts), newVersionCmd(opts), newWatchCmd(opts), newNewCmd(opts), newGenManCmd(root))
 	return root
 }
 
