@@ -827,3 +827,14 @@ func TestRunNoRunnerSaysWhy(t *testing.T) {
 		t.Errorf("warnings not in routing order:\n%s", r.stderr)
 	}
 }
+
+// TestNoProgressOnPipes checks that a cold compile (no cache) of a Go example, which takes
+// longer than the progress line's delay, prints nothing on stderr when it is not a terminal.
+func TestNoProgressOnPipes(t *testing.T) {
+	t.Parallel()
+	r := cli(t, "--cache-dir=", "inspect", "examples/runners/go-transform.wasm")
+	expect(t, r, exitOK, []string{"valid:        yes"}, nil)
+	if r.stderr != "" {
+		t.Errorf("stderr %q, want nothing: stderr is a pipe", r.stderr)
+	}
+}

@@ -53,7 +53,9 @@ func inspectModule(ctx context.Context, o *globalOptions, f *inspectFlags, path 
 	}
 	defer func() { _ = rt.Close(context.Background()) }()
 
+	endProgress := o.progress("loading "+path, f.output)
 	info, err := rt.Inspect(ctx, path)
+	endProgress()
 	if info == nil { // nothing learned: the file could not be read
 		if err == nil {
 			err = errors.New("no module information")

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -53,6 +54,9 @@ type globalOptions struct {
 	// instance policy (run --warm-runs).
 	observer         runtime.Observer
 	runInstanceCalls int
+
+	// progressStop ends the progress line shown while modules load, if any (progress.go).
+	progressStop atomic.Pointer[func()]
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -100,7 +104,7 @@ func (o *globalOptions) setup(*cobra.Command, []string) error {
 	if o.maxMemoryPages == 0 || o.maxMemoryPages > 65536 {
 		return usageError("--max-memory-pages %d: must be between 1 and 65536 (4 GiB)", o.maxMemoryPages)
 	}
-	o.logger = slog.New(slog.NewTextHandler(o.stderr, &slog.HandlerOptions{Level: slog.Level(o.logLevel)}))
+	o.logger = slog.New(slog.NewTextHandler(progressGuard{o}, &slog.HandlerOptions{Level: slog.Level(o.logLevel)}))
 	return nil
 }
 

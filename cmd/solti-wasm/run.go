@@ -143,7 +143,9 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 	}
 	defer rt.Close(context.Background())
 
-	set, err := loadRunners(ctx, rt, f.runners, env, o.stderr)
+	endProgress := o.progress("loading the runners in "+f.runners, f.output)
+	set, err := loadRunners(ctx, rt, f.runners, env, progressGuard{o})
+	endProgress()
 	if ctx.Err() != nil {
 		return canceled(ctx)
 	}
