@@ -21,7 +21,18 @@ var (
 )
 
 // NoRunnerError: no registered runner supports the task and matches its selector.
-type NoRunnerError struct{ Kind string }
+type NoRunnerError struct {
+	Kind string
+	// Faults are the runners whose Supports failed (a guest trap, a deadline) rather than
+	// said no, in routing order: the reason a caller should show, since a fault counts as no.
+	Faults []RunnerFault
+}
+
+// RunnerFault is a runner's failed Supports call.
+type RunnerFault struct {
+	Runner string
+	Err    error
+}
 
 func (e *NoRunnerError) Error() string { return "no suitable runner for task kind: " + e.Kind }
 

@@ -132,3 +132,25 @@ func TestExplainAllocatesNoRunID(t *testing.T) {
 		t.Errorf("Explain allocated %d run ids", after-before-1)
 	}
 }
+
+// TestNoRunnerErrorCarriesFaults checks that Build's NoRunnerError lists, in routing order,
+// the runners whose Supports failed, and only those: a runner that said no is no fault.
+func TestNoRunnerErrorCarriesFaults(t *testing.T) {
+	r := New(BuildContext{})
+	first, declines, second := newFake("first", true), newFake("declines", false), newFake("second", true)
+	first.supportsErr = errors.New("trap: unreachable")
+	second.supportsErr = errors.New("deadline exceeded")
+	mustRegister(t, r, first, declines, second)
+	_, err := r.Build(context.Background(), newReq(t, kindWasm, nil))
+	var nr *NoRunnerError
+	if !errors.As(err, &nr) {
+		t.Fatalf("Build error = %v, want a *NoRunnerError", err)
+	}
+	if len(nr.Faults) != 2 || nr.Faults[0].Runner != "first" || nr.Faults[0].Err != first.supportsErr ||
+		nr.Faults[1].Runner != "second" || nr.Faults[1].Err != second.supportsErr {
+		t.Errorf("Faults = %+v, want first's and second's errors, in that order", nr.Faults)
+	}
+	if got := err.Error(); got != "no suitable runner for task kind: wasm" {
+		t.Errorf("Error() = %q: the faults must not change the message", got)
+	}
+}

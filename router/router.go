@@ -235,6 +235,7 @@ func route(ctx context.Context, s *snapshot, req *Request) (Runner, error) {
 	if req.Spec.Kind.Embedded {
 		return nil, &NoRunnerError{Kind: kind}
 	}
+	var faults []RunnerFault
 	for _, e := range s.entries {
 		if e.skip(kind, req) {
 			continue
@@ -247,8 +248,11 @@ func route(ctx context.Context, s *snapshot, req *Request) (Runner, error) {
 			// The caller gave up: say so rather than "no suitable runner".
 			return nil, fmt.Errorf("routing task kind %s: %w", kind, context.Cause(ctx))
 		}
+		if err != nil {
+			faults = append(faults, RunnerFault{Runner: e.runner.Name(), Err: err})
+		}
 	}
-	return nil, &NoRunnerError{Kind: kind}
+	return nil, &NoRunnerError{Kind: kind, Faults: faults}
 }
 
 // Build routes req, allocates its run id and asks the chosen runner to build it. A runner's

@@ -206,22 +206,13 @@ func (m *Module) classify(ctx context.Context, in *instance, err error, timeout 
 		msg += "; guest stderr: " + tail
 	}
 	if in.eng != nil && in.eng.MemoryCapHit() {
-		return errorf(ErrMemoryLimit, "growing memory past the %d-page cap was refused, then: %s", m.rt.limits.MaxMemoryPages, msg)
+		return withStack(errorf(ErrMemoryLimit, "growing memory past the %d-page cap was refused, then: %s", m.rt.limits.MaxMemoryPages, msg), err)
 	}
-	return errorf(ErrTrap, "%s", msg)
+	return withStack(errorf(ErrTrap, "%s", msg), err)
 }
 
-// trapMessage is err's message, followed by the first frame of its trace when it is a
-// trap that has one.
-func trapMessage(err error) string {
-	msg := err.Error()
-	var trap *engine.TrapError
-	if errors.As(err, &trap) && trap.Trace != "" {
-		frame, _, _ := strings.Cut(trap.Trace, "\n")
-		msg += " (in " + strings.TrimSpace(frame) + ")"
-	}
-	return msg
-}
+// trapMessage is err's message; withStack adds the guest's stack.
+func trapMessage(err error) string { return err.Error() }
 
 func (in *instance) close(ctx context.Context) {
 	if in.eng != nil {

@@ -485,9 +485,14 @@ func TestInspectInvalidModules(t *testing.T) {
 			t.Parallel()
 			r := cli(t, "inspect", tt.path)
 			expect(t, r, exitFailure, append([]string{"path:         " + tt.path, "sha256:"}, tt.want...), nil)
+			// stderr repeats the reason: the report's last line, after "valid:        no: ".
+			_, reason, _ := strings.Cut(strings.TrimSpace(r.stdout[strings.LastIndex(r.stdout, "\nvalid:"):]), "no: ")
+			if want := "solti-wasm: " + tt.path + ": not a valid runner: " + reason + "\n"; reason == "" || r.stderr != want {
+				t.Errorf("stderr %q, want %q", r.stderr, want)
+			}
 
 			r = cli(t, "inspect", "--output", "json", tt.path)
-			expect(t, r, exitFailure, nil, nil)
+			expect(t, r, exitFailure, nil, []string{"solti-wasm: " + tt.path + ": not a valid runner: " + reason})
 			var rep struct {
 				Valid bool    `json:"valid"`
 				Stage string  `json:"stage"`
@@ -685,6 +690,7 @@ func TestBadInputs(t *testing.T) {
 		{"zero --max-memory-pages", []string{"--max-memory-pages", "0", "version"}, exitUsage, []string{"--max-memory-pages"}},
 		{"bad --env", []string{"run", "--runners", examples, "--env", "NOVALUE", good}, exitUsage, []string{`--env "NOVALUE": want KEY=VALUE`}},
 		{"unknown command", []string{"frobnicate"}, exitUsage, []string{`unknown command "frobnicate"`}},
+		{"did you mean", []string{"rnu"}, exitUsage, []string{"solti-wasm: unknown command \"rnu\" for \"solti-wasm\"\n\nDid you mean this?\n\trun\n\nRun 'solti-wasm --help' for usage.\n"}},
 		{"unknown flag", []string{"run", "--runers", examples, good}, exitUsage, []string{"--runers"}},
 		{"inspect without a module", []string{"inspect"}, exitUsage, []string{"MODULE.wasm"}},
 	}
@@ -699,7 +705,8 @@ func TestBadInputs(t *testing.T) {
 			if strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine ") {
 				t.Errorf("stderr holds a panic:\n%s", r.stderr)
 			}
-			if lines := strings.Count(strings.TrimSpace(r.stderr), "\n") + 1; lines > 2 {
+			// cobra's suggestions take their own lines.
+			if lines := strings.Count(strings.TrimSpace(r.stderr), "\n") + 1; lines > 2 && !strings.Contains(r.stderr, "\nDid you mean this?\n") {
 				t.Errorf("%d lines of stderr, want the error (and a pointer to --help):\n%s", lines, r.stderr)
 			}
 		})
@@ -810,5 +817,36 @@ func TestLogLevel(t *testing.T) {
 	expect(t, r, exitOK, nil, nil)
 	if r.stderr != "" {
 		t.Errorf("stderr %q at the default level, want nothing", r.stderr)
+	}
+}
+
+// TestRunNoRunnerSaysWhy checks that run, finding no runner, warns about every runner whose
+// supports faulted (a trap, the call deadline), naming runner, module, export and cause: a
+// fault counts as no, and would otherwise appear nowhere.
+func TestRunNoRunnerSaysWhy(t *testing.T) {
+	t.Parallel()
+	dir := runnersDir(t, map[string]string{
+		"10-trap-supports.wasm": fixture("trap-supports"),
+		"11-loop.wasm":          fixture("loop"),
+	})
+	r := cli(t, "--call-timeout=200ms", "run", "--runners", dir, fixtureTask(t, 2000))
+	expect(t, r, exitNoRunner, nil, []string{
+		`level=WARN msg="supports failed" runner=trap-supports module=` + filepath.Join(dir, "10-trap-supports.wasm") + ` export=supports cause="trap: wasm error: unreachable`,
+		`level=WARN msg="supports failed" runner=loop module=` + filepath.Join(dir, "11-loop.wasm") + ` export=supports cause="deadline exceeded: did not return within the 200ms call deadline"`,
+		"no suitable runner for task kind: fixture (solti-wasm route explains each runner's verdict)",
+	})
+	if strings.Index(r.stderr, "runner=trap-supports") > strings.Index(r.stderr, "runner=loop") {
+		t.Errorf("warnings not in routing order:\n%s", r.stderr)
+	}
+}
+
+// TestNoProgressOnPipes checks that a cold compile (no cache) of a Go example, which takes
+// longer than the progress line's delay, prints nothing on stderr when it is not a terminal.
+func TestNoProgressOnPipes(t *testing.T) {
+	t.Parallel()
+	r := cli(t, "--cache-dir=", "inspect", "examples/runners/go-transform.wasm")
+	expect(t, r, exitOK, []string{"valid:        yes"}, nil)
+	if r.stderr != "" {
+		t.Errorf("stderr %q, want nothing: stderr is a pipe", r.stderr)
 	}
 }

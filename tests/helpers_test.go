@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // The CLI tests drive a solti-wasm binary that TestMain builds once, as a user would: through
@@ -56,7 +58,15 @@ func testMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "TestMain: warming the compilation cache: %v\n%s", err, out)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	if code == 0 {
+		// No test may leave a goroutine behind (a CLI's output copier, a watcher).
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "TestMain: goroutines left running: %v\n", err)
+			return 1
+		}
+	}
+	return code
 }
 
 // cliResult is one finished invocation.

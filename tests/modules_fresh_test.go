@@ -18,6 +18,7 @@ import (
 // TestExamplesWatModulesFresh.) Without a toolchain the language is skipped, except with
 // CI=true, where .ci/run has installed them all.
 func TestNonGoModulesFresh(t *testing.T) {
+	t.Parallel()
 	root := repoRoot(t)
 	found := 0
 	for _, gen := range []string{"examples/gen.go", "tests/conformance/gen.go"} {
@@ -36,6 +37,7 @@ func TestNonGoModulesFresh(t *testing.T) {
 			committed := filepath.Join(dir, args[out])
 			rel, _ := filepath.Rel(root, committed)
 			t.Run(filepath.ToSlash(rel), func(t *testing.T) {
+				t.Parallel() // each build writes only its own temporary output
 				requireToolchain(t, root, lang)
 				args := append([]string(nil), args...)
 				args[out] = filepath.Join(t.TempDir(), strconv.Itoa(i)+".wasm")

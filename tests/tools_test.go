@@ -15,10 +15,10 @@ func requireTool(t testing.TB, name string) string {
 	if err == nil {
 		return path
 	}
-	msg := name + " is not on PATH (.ci/run shows how to install it): test skipped"
+	msg := name + " is not on PATH (.ci/run shows how to install it)"
 	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
+		t.Fatal(msg + ": CI=true requires every toolchain")
 	}
-	t.Skip(msg)
+	t.Skip(msg + ": test skipped")
 	return ""
 }

@@ -24,7 +24,9 @@ func newInspectCmd(o *globalOptions) *cobra.Command {
 		Long: `Loads the module as run and watch do (read, validate, compile, ABI check, instantiate,
 name, describe, sample smoke test) and prints what it learned: size and sha256, ABI version, name, describe output, exports with
 their signatures, imports, compile and init times. A module that is not a valid runner is
-described as far as loading got, followed by the reason, and exits 1.`,
+described as far as loading got, ending with "valid: no: STAGE: REASON" (in --output json,
+"valid": false with "stage" and "error"); stderr repeats the reason in one line,
+"solti-wasm: MODULE: not a valid runner: STAGE: REASON", and it exits 1.`,
 		Example: `  solti-wasm inspect examples/runners/wat-echo.wasm`,
 		Args:    exactArgs("MODULE.wasm"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -51,7 +53,9 @@ func inspectModule(ctx context.Context, o *globalOptions, f *inspectFlags, path 
 	}
 	defer func() { _ = rt.Close(context.Background()) }()
 
+	endProgress := o.progress("loading "+path, f.output)
 	info, err := rt.Inspect(ctx, path)
+	endProgress()
 	if info == nil { // nothing learned: the file could not be read
 		if err == nil {
 			err = errors.New("no module information")
@@ -77,7 +81,9 @@ func inspectModule(ctx context.Context, o *globalOptions, f *inspectFlags, path 
 		return fail(ExitFailure, "writing the report: %w", err)
 	}
 	if !rep.Valid {
-		return reported(ExitFailure)
+		// The report says why on stdout; stderr says it too, in one line a script can take
+		// without parsing the report.
+		return fail(ExitFailure, "%s: not a valid runner: %s: %s", path, rep.Stage, *rep.Error)
 	}
 	return reported(ExitOK)
 }

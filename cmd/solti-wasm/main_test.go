@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // These tests call execute in-process, so that go test -race sees the command's goroutines
@@ -27,7 +29,15 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "TestMain: inspecting fixture ok: exit %d\n", code)
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if code == 0 {
+		// No command may leave a goroutine behind (a run's deadline, a signal watcher).
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "TestMain: goroutines left running: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // runnersDir returns a directory holding the named fixture modules, in the given routing

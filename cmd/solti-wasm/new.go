@@ -3,22 +3,25 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	goruntime "runtime"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	soltiwasm "github.com/solti-wasm/solti-wasm"
 	"github.com/solti-wasm/solti-wasm/abi"
 	guestsdk "github.com/solti-wasm/solti-wasm/guest-sdk"
 )
@@ -52,10 +55,11 @@ kind --kind (default: NAME in lower case), whose build turns {"text":"…"} into
 whose run answers {"greeting":"hello, …"}; a README with the build command; task.json to try it.
 The project builds as generated and passes solti-wasm inspect.
 
-The Rust, C and AssemblyScript SDKs are copied into the project (solti/, solti.h,
-assembly/solti/), so it builds anywhere. A Go project imports ` + sdkModule + `: when
-DIR or the working directory lies in a solti-wasm checkout (or --solti-wasm names one), its
-go.mod gets a replace directive to that checkout.`,
+Every SDK is copied into the project, so that it builds anywhere with no network: Rust's
+in solti/, C's as solti.h, AssemblyScript's in assembly/solti/, and Go's (with the abi
+package it imports) as a module in ` + vendorDir + `/, of this binary's version, which
+go.mod's replace directive names. When DIR or the working directory lies in a solti-wasm
+checkout (or --solti-wasm names one), a Go project's replace names that checkout instead.`,
 		Example: `  solti-wasm new --lang rust http-probe
   solti-wasm new --lang c --dir ~/src/my-runner my-runner`,
 		Args: exactArgs("NAME"),
@@ -78,10 +82,13 @@ type projectData struct {
 	BuildCommand, BuildNote string
 	Ignore                  string // .gitignore lines besides *.wasm
 	GoVersion, SDKVersion   string
-	Replace                 string
+	Replace, ReplaceNote    string // a Go project's replace directive, and why
 }
 
 func newProject(o *globalOptions, f *newFlags, name string) error {
+	if f.lang == "" {
+		return usageError("--lang is required: one of %s", strings.Join(newLangs, ", "))
+	}
 	if !slices.Contains(newLangs, f.lang) {
 		return usageError("--lang %q: want one of %s", f.lang, strings.Join(newLangs, ", "))
 	}
@@ -108,16 +115,14 @@ func newProject(o *globalOptions, f *newFlags, name string) error {
 	files := map[string][]byte{} // project path -> content
 	switch f.lang {
 	case "go":
-		if err := goProject(f, dir, &d); err != nil {
+		if err := goProject(f, dir, &d, files); err != nil {
 			return err
 		}
 	case "rust":
 		crate := strings.ReplaceAll(ident, "-", "_")
 		d.Module = "target/wasm32-unknown-unknown/release/" + crate + ".wasm"
-		d.BuildCommand = "RUSTC=/usr/bin/rustc /usr/bin/cargo build --release --offline --target wasm32-unknown-unknown"
-		d.BuildNote = "The full paths pick Debian's rustc and cargo (package `libstd-rust-dev-wasm32` has the target), ahead of a rustup toolchain in ~/.cargo/bin; " +
-			"with rustup, run `rustup target add wasm32-unknown-unknown` and `cargo build --release --target wasm32-unknown-unknown`. " +
-			"The SDK is vendored in `solti/` (no crates.io); its README documents the API."
+		d.BuildCommand, d.BuildNote = rustBuild()
+		d.BuildNote += " The SDK is vendored in `solti/` (no crates.io); its README documents the API."
 		d.Ignore = "target/"
 		if err := copySDK(files, "rust", "solti", []string{"Cargo.toml", "README.md", "src"}); err != nil {
 			return err
@@ -159,18 +164,21 @@ func newProject(o *globalOptions, f *newFlags, name string) error {
 	return nil
 }
 
+// vendorDir is where a Go project gets its copy of the SDK's module, relative to the project.
+const vendorDir = "third_party/solti-wasm"
+
 // goProject fills the Go specifics: the module's go version, and how go.mod finds the SDK.
-func goProject(f *newFlags, dir string, d *projectData) error {
+// Outside a checkout (and without --solti-wasm) the project gets the SDK of this binary's
+// version as a vendored module under vendorDir, with a replace directive to it: the module is
+// on no proxy, and the vendored copy needs none.
+func goProject(f *newFlags, dir string, d *projectData, files map[string][]byte) error {
 	d.Module = d.Ident + ".wasm"
 	d.BuildCommand = "go mod tidy\nGOOS=wasip1 GOARCH=wasm go build -trimpath -buildvcs=false -buildmode=c-shared -o " + d.Module + " ."
 	d.GoVersion = "1.26"
 	if v := strings.TrimPrefix(goruntime.Version(), "go"); v != "" && v[0] >= '0' && v[0] <= '9' {
 		d.GoVersion = v
 	}
-	d.SDKVersion = "v0.0.0-00010101000000-000000000000"
-	if bi, ok := debug.ReadBuildInfo(); ok && strings.HasPrefix(bi.Main.Version, "v") {
-		d.SDKVersion = bi.Main.Version
-	}
+	d.SDKVersion = "v" + Version
 	checkout := f.checkout
 	if checkout == "" {
 		for _, start := range []string{dir, "."} {
@@ -182,23 +190,107 @@ func goProject(f *newFlags, dir string, d *projectData) error {
 	} else if findCheckout(checkout) != mustAbs(checkout) {
 		return usageError("--solti-wasm %s: not a solti-wasm checkout (no go.mod of module %s)", checkout, sdkModule)
 	}
-	switch {
-	case checkout != "":
-		absDir := mustAbs(dir)
-		rel, err := filepath.Rel(absDir, checkout)
-		if err != nil {
-			rel = checkout
+	const reactor = "A Go runner must be a WASI reactor (`-buildmode=c-shared`); `go mod tidy` needs no network."
+	if checkout == "" {
+		if err := vendorGoSDK(files, d.SDKVersion); err != nil {
+			return err
 		}
-		d.Replace = filepath.ToSlash(rel)
-		d.BuildNote = "go.mod replaces " + sdkModule + " with the checkout at `" + d.Replace + "`; drop the replace line (and set the version) to use the published module. " +
-			"A Go runner must be a WASI reactor (`-buildmode=c-shared`); `go mod tidy` fills go.sum once."
-	case strings.HasPrefix(d.SDKVersion, "v0.0.0-0001"):
-		d.BuildNote = "This solti-wasm was not built from a released module, so go.mod needs the SDK version set " +
-			"(`go get " + sdkModule + "@latest`) or a replace directive to a checkout. A Go runner must be a WASI reactor (`-buildmode=c-shared`)."
-	default:
-		d.BuildNote = "A Go runner must be a WASI reactor (`-buildmode=c-shared`); `go mod tidy` fills go.sum once."
+		d.Replace = "./" + vendorDir
+		d.ReplaceNote = "The SDK (solti-wasm " + d.SDKVersion + ") is vendored in " + vendorDir + ", as the module is on no proxy."
+		d.BuildNote = "The Go SDK and the `abi` package it uses are vendored in `" + vendorDir + "` (solti-wasm " + d.SDKVersion +
+			", the version of the `solti-wasm` that generated this project), and go.mod replaces " + sdkModule + " with them. " + reactor
+		return nil
 	}
+	rel, err := filepath.Rel(mustAbs(dir), checkout)
+	if err != nil {
+		rel = checkout
+	}
+	rel = filepath.ToSlash(rel)
+	if !filepath.IsAbs(rel) && rel != ".." && !strings.HasPrefix(rel, "../") {
+		rel = "./" + rel
+	}
+	d.Replace = rel
+	d.ReplaceNote = "The SDK comes from a solti-wasm checkout."
+	d.BuildNote = "go.mod replaces " + sdkModule + " with the checkout at `" + d.Replace + "`. " + reactor
 	return nil
+}
+
+// vendorGoSDK writes the Go SDK and the abi package, without their tests, to vendorDir as a
+// module of their own: no requirements, since both use only the standard library
+// (TestVendoredGoSDKIsSelfContained checks it).
+func vendorGoSDK(files map[string][]byte, version string) error {
+	gomod, err := soltiwasm.GoSDK.ReadFile("go.mod")
+	if err != nil {
+		return err
+	}
+	goLine := ""
+	for _, line := range strings.Split(string(gomod), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "go "); ok {
+			goLine = strings.TrimSpace(v)
+			break
+		}
+	}
+	if goLine == "" {
+		return errors.New("the embedded go.mod has no go line")
+	}
+	files[vendorDir+"/go.mod"] = []byte("// solti-wasm " + version + ": the Go guest SDK and the abi package, vendored by solti-wasm new.\n" +
+		"module " + sdkModule + "\n\ngo " + goLine + "\n")
+	return fs.WalkDir(soltiwasm.GoSDK, ".", func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() || p == "go.mod" || strings.HasSuffix(p, "_test.go") {
+			return err
+		}
+		b, err := soltiwasm.GoSDK.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		files[vendorDir+"/"+p] = b
+		return nil
+	})
+}
+
+// rustTarget is the target a Rust runner builds for.
+const rustTarget = "wasm32-unknown-unknown"
+
+// rustBuild returns the build command of a Rust project and a note on it, for the first rustc
+// that has the rustTarget standard library: the one on PATH (rustup's proxy, say), else
+// Debian's /usr/bin/rustc (package libstd-rust-dev-wasm32). rustup's toolchains without the
+// target come first in PATH on many machines, so the command names the rustc and cargo by
+// path unless they are the ones on PATH.
+func rustBuild() (command, note string) {
+	const args = " build --release --offline --target " + rustTarget
+	const install = "`rustup target add " + rustTarget + "`, or on Debian `apt-get install rustc cargo libstd-rust-dev-wasm32`"
+	pathRustc, _ := exec.LookPath("rustc")
+	pathCargo, _ := exec.LookPath("cargo")
+	for _, rustc := range []string{pathRustc, "/usr/bin/rustc"} {
+		if rustc == "" || !rustcHasTarget(rustc, rustTarget) {
+			continue
+		}
+		cargo := filepath.Join(filepath.Dir(rustc), "cargo")
+		if _, err := os.Stat(cargo); err != nil {
+			if cargo = pathCargo; cargo == "" {
+				continue
+			}
+		}
+		if rustc == pathRustc && cargo == pathCargo {
+			return "cargo" + args, "Built with the rustc and cargo on PATH, which have the " + rustTarget + " target."
+		}
+		return "RUSTC=" + rustc + " " + cargo + args,
+			"The full paths pick " + rustc + ", which has the " + rustTarget + " target, ahead of the rustc on PATH, which lacks it."
+	}
+	return "cargo" + args, "No rustc with the " + rustTarget + " target was found when this project was generated: install it with " + install + "."
+}
+
+// rustcHasTarget reports whether rustc has the standard library of target: its
+// target-libdir holds a libstd.
+func rustcHasTarget(rustc, target string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, rustc, "--print", "target-libdir", "--target", target).Output()
+	if err != nil {
+		return false
+	}
+	libs, _ := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "libstd-*.rlib"))
+	return len(libs) > 0
 }
 
 // findCheckout returns the absolute root of the solti-wasm checkout holding start (a

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -54,6 +55,9 @@ type globalOptions struct {
 	// instance policy (run --warm-runs).
 	observer         runtime.Observer
 	runInstanceCalls int
+
+	// progressStop ends the progress line shown while modules load, if any (progress.go).
+	progressStop atomic.Pointer[func()]
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -78,7 +82,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.CompletionOptions.DisableDefaultCmd = true
+	// cobra's completion command: solti-wasm completion bash|zsh|fish|powershell.
+	root.CompletionOptions.HiddenDefaultCmd = false
 
 	f := root.PersistentFlags()
 	f.Var(&opts.logLevel, "log-level", "log level of the structured logs on stderr: debug, info, warn or error")
@@ -88,7 +93,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		"deadline of each name, describe, supports and build call; 0 disables it: faster calls that nothing interrupts (trusted modules only; runs stay bounded by the task timeout)")
 	f.Uint32Var(&opts.maxMemoryPages, "max-memory-pages", opts.maxMemoryPages, "linear memory cap per module instance, in 64 KiB pages")
 
-	root.AddCommand(newRunCmd(opts), newRouteCmd(opts), newInspectCmd(opts), newVersionCmd(opts), newWatchCmd(opts), newNewCmd(opts))
+	root.AddCommand(newRunCmd(opts), newRouteCmd(opts), newInspectCmd(opts), newVersionCmd(opts), newWatchCmd(opts), newNewCmd(opts), newGenManCmd(root))
 	root.AddCommand(newSchemaCmd(opts))
 	return root
 }
@@ -101,7 +106,7 @@ func (o *globalOptions) setup(*cobra.Command, []string) error {
 	if o.maxMemoryPages == 0 || o.maxMemoryPages > 65536 {
 		return usageError("--max-memory-pages %d: must be between 1 and 65536 (4 GiB)", o.maxMemoryPages)
 	}
-	o.logger = slog.New(slog.NewTextHandler(o.stderr, &slog.HandlerOptions{Level: slog.Level(o.logLevel)}))
+	o.logger = slog.New(slog.NewTextHandler(progressGuard{o}, &slog.HandlerOptions{Level: slog.Level(o.logLevel)}))
 	return nil
 }
 
@@ -169,7 +174,14 @@ func printError(w io.Writer, cmd *cobra.Command, err error, code int) {
 	if ee := (*exitError)(nil); errors.As(err, &ee) && ee.silent {
 		return
 	}
-	fmt.Fprintf(w, "solti-wasm: %s\n", oneLine(err.Error()))
+	msg := oneLine(err.Error())
+	if ee := (*exitError)(nil); !errors.As(err, &ee) {
+		// cobra's own parse errors: a "Did you mean this?" list is laid out in lines.
+		if msg = strings.TrimSpace(err.Error()); strings.Contains(msg, "\n") {
+			msg += "\n"
+		}
+	}
+	fmt.Fprintf(w, "solti-wasm: %s\n", msg)
 	if code == ExitUsage && cmd != nil {
 		fmt.Fprintf(w, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}

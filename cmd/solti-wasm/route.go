@@ -96,7 +96,9 @@ func routeTask(ctx context.Context, o *globalOptions, f *routeFlags, taskPath st
 	}
 	defer func() { _ = rt.Close(context.Background()) }()
 
-	set, err := loadRunners(ctx, rt, f.runners, nil, o.stderr)
+	endProgress := o.progress("loading the runners in "+f.runners, f.output)
+	set, err := loadRunners(ctx, rt, f.runners, nil, progressGuard{o})
+	endProgress()
 	if ctx.Err() != nil {
 		return canceled(ctx)
 	}

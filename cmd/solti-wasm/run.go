@@ -20,6 +20,7 @@ import (
 	"github.com/solti-wasm/solti-wasm/executor"
 	"github.com/solti-wasm/solti-wasm/registry"
 	"github.com/solti-wasm/solti-wasm/router"
+	"github.com/solti-wasm/solti-wasm/runtime"
 	"github.com/solti-wasm/solti-wasm/supervisor"
 )
 
@@ -157,7 +158,9 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 	}
 	defer rt.Close(context.Background())
 
-	set, err := loadRunners(ctx, rt, f.runners, env, o.stderr)
+	endProgress := o.progress("loading the runners in "+f.runners, f.output)
+	set, err := loadRunners(ctx, rt, f.runners, env, progressGuard{o})
+	endProgress()
 	if ctx.Err() != nil {
 		return canceled(ctx)
 	}
@@ -171,6 +174,15 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 	var nr *router.NoRunnerError
 	switch {
 	case errors.As(err, &nr):
+		// A fault counts as no, so without these lines nothing says why a runner that
+		// should have taken the task did not.
+		for _, f := range nr.Faults {
+			args := []any{"runner", f.Runner, "export", abi.ExportSupports, "cause", oneLine(f.Err.Error())}
+			if ce := (*runtime.CallError)(nil); errors.As(f.Err, &ce) {
+				args = []any{"runner", f.Runner, "module", ce.Path, "export", ce.Export, "cause", oneLine(ce.Err.Error())}
+			}
+			o.logger.Warn("supports failed", args...)
+		}
 		return fail(ExitNoRunner, "%s: %w (solti-wasm route explains each runner's verdict)", taskPath, err)
 	case err != nil:
 		return fail(ExitNoRunner, "%s: %w", taskPath, err)

@@ -544,6 +544,24 @@ SOLTI_API void solti_plan_wasi(solti_buf *out, const char *module, const solti_s
 
 SOLTI_API void solti_log_str(int level, solti_str msg) { solti__log(level, msg.ptr, (uint32_t)msg.len); }
 SOLTI_API void solti_log(int level, const char *msg) { solti_log_str(level, solti_cstr(msg)); }
+/* solti_log_kv logs one record "msg key=value", a logfmt pair as the Go, Rust and
+ * AssemblyScript SDKs write them, the value quoted (JSON style) when it is empty or holds a
+ * space, '"', '=', '\\' or a control byte. Runners log the run's id this way, so that a record
+ * can be traced to its run: solti_log_kv(SOLTI_INFO, "greeting", "runId", r->run_id). */
+SOLTI_API void solti_log_kv(int level, const char *msg, const char *key, solti_str value) {
+    solti_buf b = {0};
+    solti_buf_cat(&b, msg);
+    solti_buf_char(&b, ' ');
+    solti_buf_cat(&b, key);
+    solti_buf_char(&b, '=');
+    bool quote = value.len == 0;
+    for (size_t i = 0; i < value.len && !quote; i++) {
+        unsigned char c = (unsigned char)value.ptr[i];
+        quote = c <= ' ' || c == '"' || c == '=' || c == '\\' || c == 0x7f;
+    }
+    if (quote) solti_buf_json_str(&b, value); else solti_buf_raw(&b, value.ptr, value.len);
+    solti_log_str(level, (solti_str){b.ptr, b.len});
+}
 
 /* ---- live output ------------------------------------------------------------------------- */
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -214,10 +215,11 @@ var scenarios = []scenario{
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	for _, mod := range runners(t) {
-		h := newHarness(t, mod)
-		t.Run(h.lang, func(t *testing.T) {
+		t.Run(langOf(mod), func(t *testing.T) {
 			t.Parallel()
+			h := newHarness(t, mod)
 			for _, sc := range scenarios {
 				t.Run(sc.name, func(t *testing.T) {
 					in := h.instantiate(t)
@@ -326,11 +328,12 @@ const (
 )
 
 func TestConformanceRepeatedCalls(t *testing.T) {
+	t.Parallel()
 	spec := task(`{"op":"echo","text":`+jsonString(strings.Repeat("x", 1024))+`,"value":{"a":[1,2,3]}}`, `{"team":"a"}`)
 	for _, mod := range runners(t) {
-		h := newHarness(t, mod)
-		t.Run(h.lang, func(t *testing.T) {
+		t.Run(langOf(mod), func(t *testing.T) {
 			t.Parallel()
+			h := newHarness(t, mod)
 			in := h.instantiate(t)
 			bi := buildInput(spec)(h.lang, nil)
 			round := func(i int) {
@@ -365,42 +368,48 @@ func TestConformanceRepeatedCalls(t *testing.T) {
 // checks its exports and imports and asks its name and description, and runs it once asking
 // for emitted lines: the product host must deliver the lines the harness records.
 func TestConformanceLoadsInRuntime(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rt, err := runtime.New(ctx, runtime.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = rt.Close(ctx) }()
+	// One runtime for every module (as a host has), closed once they all ran.
+	t.Cleanup(func() { _ = rt.Close(ctx) })
 	for _, mod := range runners(t) {
-		lang := strings.TrimSuffix(mod[len("runners/"):], ".wasm")
-		m, err := rt.Load(ctx, mod)
-		if err != nil {
-			t.Errorf("%s: %v", lang, err)
-			continue
-		}
-		if m.Name() != "conformance-"+lang {
-			t.Errorf("%s: name %q, want %q", lang, m.Name(), "conformance-"+lang)
-		}
-		if d := m.Describe(); d.Labels["lang"] != lang || len(d.Kinds) != 1 || d.Kinds[0] != "conformance" {
-			t.Errorf("%s: describe = %+v", lang, d)
-		}
-		var lines []lineRec
-		out, err := m.RunWith(ctx, &abi.RunInput{RunID: "r-6", Attempt: 1, Payload: json.RawMessage(`{"emit":true}`)}, runtime.RunOptions{
-			OnLine: func(l runtime.RunLine) {
-				if l.Stream != runtime.StreamLog {
-					lines = append(lines, lineRec{l.Stream, l.Text})
-				}
-			},
+		lang := langOf(mod)
+		t.Run(lang, func(t *testing.T) {
+			t.Parallel()
+			m, err := rt.Load(ctx, mod)
+			if err != nil {
+				t.Fatalf("%s: %v", lang, err)
+			}
+			if m.Name() != "conformance-"+lang {
+				t.Errorf("%s: name %q, want %q", lang, m.Name(), "conformance-"+lang)
+			}
+			if d := m.Describe(); d.Labels["lang"] != lang || len(d.Kinds) != 1 || d.Kinds[0] != "conformance" {
+				t.Errorf("%s: describe = %+v", lang, d)
+			}
+			var lines []lineRec
+			out, err := m.RunWith(ctx, &abi.RunInput{RunID: "r-6", Attempt: 1, Payload: json.RawMessage(`{"emit":true}`)}, runtime.RunOptions{
+				OnLine: func(l runtime.RunLine) {
+					if l.Stream != runtime.StreamLog {
+						lines = append(lines, lineRec{l.Stream, l.Text})
+					}
+				},
+			})
+			if err != nil {
+				t.Fatalf("%s: run: %v", lang, err)
+			}
+			for _, problem := range diffJSON(out, []byte(`{"runId":"r-6","attempt":1,"env":{},"payload":{"emit":true}}`)) {
+				t.Errorf("%s: run: %s", lang, problem)
+			}
+			if g, w := fmt.Sprint(lines), fmt.Sprint(emitted); g != w {
+				t.Errorf("%s: run delivered the lines %s, want %s", lang, g, w)
+			}
 		})
-		if err != nil {
-			t.Errorf("%s: run: %v", lang, err)
-			continue
-		}
-		for _, problem := range diffJSON(out, []byte(`{"runId":"r-6","attempt":1,"env":{},"payload":{"emit":true}}`)) {
-			t.Errorf("%s: run: %s", lang, problem)
-		}
-		if g, w := fmt.Sprint(lines), fmt.Sprint(emitted); g != w {
-			t.Errorf("%s: run delivered the lines %s, want %s", lang, g, w)
-		}
 	}
 }
+
+// langOf is the language of a conformance module, its file name without .wasm.
+func langOf(mod string) string { return strings.TrimSuffix(filepath.Base(mod), ".wasm") }

@@ -17,6 +17,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"go.uber.org/goleak"
 
 	"github.com/solti-wasm/solti-wasm/abi"
 	"github.com/solti-wasm/solti-wasm/runtime"
@@ -61,16 +62,40 @@ type harness struct {
 }
 
 // harnesses caches one harness per module for the whole package: compiling a Go module takes
-// seconds (much more under the race detector), and the tests and benchmarks share them.
+// seconds (much more under the race detector), and the tests and benchmarks share them. Each
+// module compiles once, on first use, and different modules compile at once.
 var (
 	harnessMu sync.Mutex
-	harnesses = map[string]*harness{}
+	harnesses = map[string]*harnessOnce{}
 )
 
+type harnessOnce struct {
+	once sync.Once
+	h    *harness
+	err  error
+}
+
 func TestMain(m *testing.M) {
+	// wazero v1.12.0 caches its version in a global without a lock on the first compilation
+	// (wazero#2532): compile an empty module alone first, as the product engine does, so
+	// that the harnesses can compile in parallel.
+	ctx := context.Background()
+	prime := wazero.NewRuntime(ctx)
+	_, _ = prime.CompileModule(ctx, []byte("\x00asm\x01\x00\x00\x00"))
+	_ = prime.Close(ctx)
+
 	code := m.Run()
-	for _, h := range harnesses {
-		_ = h.rt.Close(context.Background())
+	for _, ho := range harnesses {
+		if ho.h != nil {
+			_ = ho.h.rt.Close(context.Background())
+		}
+	}
+	if code == 0 {
+		// The harnesses are closed: nothing of the tests' may still run.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "TestMain: goroutines left running: %v\n", err)
+			code = 1
+		}
 	}
 	os.Exit(code)
 }
@@ -79,16 +104,17 @@ func TestMain(m *testing.M) {
 func newHarness(t testing.TB, path string) *harness {
 	t.Helper()
 	harnessMu.Lock()
-	defer harnessMu.Unlock()
-	if h, ok := harnesses[path]; ok {
-		return h
+	ho, ok := harnesses[path]
+	if !ok {
+		ho = &harnessOnce{}
+		harnesses[path] = ho
 	}
-	h, err := loadHarness(path)
-	if err != nil {
-		t.Fatal(err)
+	harnessMu.Unlock()
+	ho.once.Do(func() { ho.h, ho.err = loadHarness(path) })
+	if ho.err != nil {
+		t.Fatal(ho.err)
 	}
-	harnesses[path] = h
-	return h
+	return ho.h
 }
 
 func loadHarness(path string) (*harness, error) {

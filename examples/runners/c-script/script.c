@@ -77,7 +77,7 @@ static int build(const solti_build_req *r, solti_buf *out) {
     }
     /* solti_plan_exec takes C strings for the command and cwd: both were decoded NUL-terminated. */
     solti_plan_exec(out, allowed[which].name, args, n, r->env, cwd.ptr, true);
-    solti_log(SOLTI_DEBUG, "planned a script");
+    solti_log_kv(SOLTI_DEBUG, "planned a script", "runId", r->run_id);
     return 0;
 }
 
