@@ -26,10 +26,16 @@ const (
 
 var exportNames = [numFuncs]string{abi.ExportName, abi.ExportSupports, abi.ExportBuild, abi.ExportDescribe, abi.ExportRun, abi.ExportInitialize}
 
+// cachedFuncs are the exports whose handles an instance keeps once made: the ones a pooled
+// instance serves again and again. _initialize, name and describe run once per instance (or
+// per module), so their handles are dropped after the call instead of weighing on every idle
+// instance (wazero gives each handle its own 10 KiB stack).
+var cachedFuncs = [numFuncs]bool{fnSupports: true, fnBuild: true, fnRun: true}
+
 // instance is one instantiated module with its call state. It serves one call at a time.
 type instance struct {
 	eng     engine.Instance
-	fns     [numFuncs]engine.Func
+	fns     [numFuncs]engine.Func // made on first call, for the cachedFuncs
 	st      callState
 	baseCtx context.Context // carries &st; used as is when calls are not interruptible
 	stack   [2]uint64
@@ -47,6 +53,7 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 }
 
 func (m *Module) instantiate(ctx context.Context, compiled engine.Module, interruptible bool) (*instance, error) {
+	m.hasOnce.Do(func() { m.has = funcExports(compiled.Exports()) })
 	in := &instance{st: callState{limits: &m.rt.limits, mod: m, export: "instantiate"}, interruptible: interruptible}
 	in.baseCtx = context.WithValue(context.Background(), stateKey{}, &in.st)
 	var start time.Time
@@ -80,10 +87,7 @@ func (m *Module) instantiateInto(ctx context.Context, in *instance, compiled eng
 		return nil, m.classify(ctx, in, err, m.rt.limits.CallTimeout)
 	}
 	in.eng = e
-	for i, name := range exportNames {
-		in.fns[i] = e.Func(name)
-	}
-	if in.fns[fnInitialize] != nil {
+	if m.has[fnInitialize] {
 		if _, err := m.call(ctx, in, fnInitialize, nil, m.rt.limits.CallTimeout); err != nil {
 			_ = e.Close(ctx)
 			return nil, err
@@ -95,6 +99,19 @@ func (m *Module) instantiateInto(ctx context.Context, in *instance, compiled eng
 		m.initMemory.Store(uint64(mem.Size()))
 	}
 	return in, nil
+}
+
+// funcExports says which of the ABI's exports a module has (both of its compilations have the
+// same).
+func funcExports(exports []engine.Export) (has [numFuncs]bool) {
+	for _, e := range exports {
+		for id, name := range exportNames {
+			if e.Kind == engine.KindFunc && e.Name == name {
+				has[id] = true
+			}
+		}
+	}
+	return has
 }
 
 // callContext returns the context for one call: the instance's prepared context when calls
@@ -129,9 +146,18 @@ func (m *Module) call(ctx context.Context, in *instance, id exportID, input []by
 	if m.meter != nil {
 		start = time.Now()
 	}
+	f := in.fns[id]
+	if f == nil {
+		if f = in.eng.Func(exportNames[id]); f == nil { // the ABI check makes this unreachable
+			return 0, errorf(ErrMissingExport, "module has no %s export", exportNames[id])
+		}
+		if cachedFuncs[id] {
+			in.fns[id] = f
+		}
+	}
 	cctx, cancel := in.callContext(ctx, timeout)
 	in.stack[0] = uint64(uint32(len(input)))
-	err := in.fns[id].Call(cctx, in.stack[:])
+	err := f.Call(cctx, in.stack[:])
 	cancel()
 	st.input = nil
 	if st.logs > m.rt.limits.MaxLogsPerCall {
