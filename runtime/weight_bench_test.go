@@ -21,8 +21,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/solti-wasm/solti-wasm/abi"
 	"github.com/solti-wasm/solti-wasm/internal/wazerofloor"
 	"github.com/solti-wasm/solti-wasm/router"
+	"github.com/solti-wasm/solti-wasm/runtime/internal/engine"
 )
 
 const (
@@ -315,4 +317,91 @@ func benchRouteRequest(tb testing.TB, kind string) *router.Request {
 		tb.Fatal(err)
 	}
 	return req
+}
+
+// goGuests are the Go modules whose fresh instances BenchmarkGoInstance takes apart: go-raw
+// (no SDK: the Go runtime alone), go-sdk (the SDK's packages: encoding/json and its
+// dependencies) and go-transform (an example runner).
+var goGuests = []struct{ name, path string }{
+	{"go-raw", "../tests/sdkbench/runners/go-raw.wasm"},
+	{"go-sdk", "../tests/sdkbench/runners/go-sdk.wasm"},
+	{"go-transform", goTransformModule()},
+}
+
+// BenchmarkGoInstance splits a fresh Go guest instance into its phases, through the runtime
+// and straight through wazero: "instantiate" is the engine's instantiation alone (linear
+// memory, data and element segments, globals), "initialize" adds _initialize (the Go
+// runtime's start and every package's init), what each new instance for a run costs.
+func BenchmarkGoInstance(b *testing.B) {
+	ctx := context.Background()
+	for _, g := range goGuests {
+		b.Run(g.name+"/instantiate/runtime", func(b *testing.B) {
+			m := benchLoad(b, g.path, true)
+			b.ReportAllocs()
+			for b.Loop() {
+				e, err := m.compiled.Instantiate(ctx, engineConfig(m))
+				if err != nil {
+					b.Fatal(err)
+				}
+				_ = e.Close(ctx)
+			}
+		})
+		b.Run(g.name+"/initialize/runtime", func(b *testing.B) {
+			m := benchLoad(b, g.path, true)
+			b.ReportAllocs()
+			for b.Loop() {
+				in, err := m.newInstance(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				in.close(ctx)
+			}
+			b.ReportMetric(float64(m.initMemory.Load())/abi.PageSize, "pages")
+		})
+		for _, init := range []bool{false, true} {
+			phase := "instantiate"
+			if init {
+				phase = "initialize"
+			}
+			b.Run(g.name+"/"+phase+"/wazero", func(b *testing.B) {
+				wasm, err := os.ReadFile(g.path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				h, err := wazerofloor.New(ctx, true)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer h.Close(ctx)
+				c, err := h.Compile(ctx, wasm)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					if init {
+						in, err := h.Instantiate(ctx, c)
+						if err != nil {
+							b.Fatal(err)
+						}
+						_ = in.Close(ctx)
+						continue
+					}
+					mod, err := h.InstantiateOnly(ctx, c)
+					if err != nil {
+						b.Fatal(err)
+					}
+					_ = mod.Close(ctx)
+				}
+			})
+		}
+	}
+}
+
+// engineConfig is the instance configuration newInstance uses.
+func engineConfig(m *Module) engine.InstanceConfig {
+	return engine.InstanceConfig{
+		MaxMemoryBytes:     uint64(m.rt.limits.MaxMemoryPages) * abi.PageSize,
+		MemoryCapacityHint: m.initMemory.Load(),
+	}
 }

@@ -100,6 +100,12 @@ func (h *Host) Instantiate(ctx context.Context, c wazero.CompiledModule) (*Insta
 	return in, nil
 }
 
+// InstantiateOnly instantiates c without calling _initialize: the engine's part of a new
+// instance alone.
+func (h *Host) InstantiateOnly(ctx context.Context, c wazero.CompiledModule) (api.Module, error) {
+	return h.rt.InstantiateModule(ctx, c, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+}
+
 // Call calls export with input and returns its i32 result; Output holds what it wrote.
 func (in *Instance) Call(export string, input []byte) (int32, error) {
 	f, ok := in.fns[export]

@@ -92,7 +92,7 @@ func (e *eng) Close(ctx context.Context) error {
 }
 
 func (e *eng) Compile(ctx context.Context, wasm []byte) (engine.Module, error) {
-	compiled, err := e.rt.CompileModule(ctx, wasm)
+	compiled, err := e.rt.CompileModule(ctx, mergeDataSegments(wasm))
 	if err != nil {
 		return nil, err
 	}
