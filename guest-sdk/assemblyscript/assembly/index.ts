@@ -104,13 +104,27 @@ function stringMap(v: JsonValue | null): Map<string, string> {
 
 // ---- canonical JSON scanning (bytes) ---------------------------------------------------------
 
-/** p after the ASCII literal lit if the bytes at p start with it, else 0. */
-function lit(p: usize, end: usize, lit: string): usize {
-  const n = <usize>lit.length;
-  if (end - p < n) return 0;
-  for (let i: usize = 0; i < n; i++) if (<u32>load<u8>(p + i) != <u32>lit.charCodeAt(<i32>i)) return 0;
+/** p after the bytes of lit if the bytes at p start with them, else 0. */
+function lit(p: usize, end: usize, lit: ArrayBuffer): usize {
+  const n = <usize>lit.byteLength;
+  if (end - p < n || memory.compare(p, changetype<usize>(lit), n) != 0) return 0;
   return p + n;
 }
+
+/** p after the byte c if the byte at p is c, else 0. */
+function char(p: usize, end: usize, c: u8): usize {
+  return p < end && load<u8>(p) == c ? p + 1 : 0;
+}
+
+// The keys of canonical JSON that the scans look for, as UTF-8 once (the scans compare bytes).
+const K_SLOT = String.UTF8.encode("{\"slot\":");
+const K_KIND = String.UTF8.encode(",\"kind\":");
+const K_EXTENSION = String.UTF8.encode("\"extension\"");
+const K_TYPE = String.UTF8.encode("{\"type\":");
+const K_SPEC = String.UTF8.encode(",\"spec\":");
+const K_RUN_ID = String.UTF8.encode("{\"runId\":");
+const K_RUNNER = String.UTF8.encode(",\"runner\":");
+const K_ENV = String.UTF8.encode(",\"env\":");
 
 /** The end of the escape-free string literal at p (kind names, slots, run ids), or 0. */
 function plainEnd(p: usize, end: usize): usize {
@@ -218,17 +232,40 @@ export class Spec {
     this.end = end;
   }
 
+  /** Makes this the view of buf[start, end) as if new: supports reuses one Spec. */
+  private reset(buf: ArrayBuffer, start: usize, end: usize): void {
+    this.kind = "";
+    this.isExtension = false;
+    this.buf = buf;
+    this.start = start;
+    this.end = end;
+    this.canonical = this.bodyDone = this.extDone = false;
+    this.slotAt = this.bodyAt = this.specAt = this.restAt = 0;
+    this.whole = this.body = this.ext = this.rest = null;
+  }
+
   /** Reads the spec in buf[offset, offset+len): only its kind when it is canonical; null when
    * it is neither canonical nor a JSON object. */
   static read(buf: ArrayBuffer, offset: i32, len: i32): Spec | null {
     const base = changetype<usize>(buf);
     const s = new Spec(buf, base + <usize>offset, base + <usize>offset + <usize>len);
-    if (s.scan()) return s;
-    const v = JsonValue.parse(decode(s.start, s.end));
-    if (v === null || !v.isObject()) return null;
-    s.whole = v;
-    s.fromWhole(v);
-    return s;
+    return s.load() ? s : null;
+  }
+
+  /** Reads the spec in buf[0, len) into reused, the supports hot path's one Spec. */
+  static reread(reused: Spec, buf: ArrayBuffer, len: i32): Spec | null {
+    const base = changetype<usize>(buf);
+    reused.reset(buf, base, base + <usize>len);
+    return reused.load() ? reused : null;
+  }
+
+  private load(): bool {
+    if (this.scan()) return true;
+    const v = JsonValue.parse(decode(this.start, this.end));
+    if (v === null || !v.isObject()) return false;
+    this.whole = v;
+    this.fromWhole(v);
+    return true;
   }
 
   /** Parses a task spec from text (for tests); null if it is not a JSON object. */
@@ -243,12 +280,12 @@ export class Spec {
 
   private scan(): bool {
     const end = this.end;
-    let p = lit(this.start, end, "{\"slot\":");
+    let p = lit(this.start, end, K_SLOT);
     if (p == 0) return false;
     this.slotAt = p;
     p = skipString(p, end);
     if (p == 0) return false;
-    p = lit(p, end, ",\"kind\":");
+    p = lit(p, end, K_KIND);
     if (p == 0) return false;
     if (p < end && load<u8>(p) == 0x22) { // "embedded"
       const q = plainEnd(p, end);
@@ -258,21 +295,21 @@ export class Spec {
       this.bodyDone = this.extDone = this.canonical = true;
       return true;
     }
-    p = lit(p, end, "{");
+    p = char(p, end, 0x7b);
     const tagEnd = p != 0 ? plainEnd(p, end) : 0;
-    if (tagEnd == 0 || lit(tagEnd, end, ":") == 0) return false;
+    if (tagEnd == 0 || char(tagEnd, end, 0x3a) == 0) return false;
     const bodyAt = tagEnd + 1;
-    if (lit(p, end, "\"extension\"") != tagEnd) {
+    if (lit(p, end, K_EXTENSION) != tagEnd) {
       this.kind = kindName(p + 1, tagEnd - 1);
       this.bodyAt = bodyAt;
       this.extDone = this.canonical = true;
       return true;
     }
-    p = lit(bodyAt, end, "{\"type\":");
+    p = lit(bodyAt, end, K_TYPE);
     const typeEnd = p != 0 ? plainEnd(p, end) : 0;
     if (typeEnd == 0) return false;
     if (typeEnd < end && load<u8>(typeEnd) == 0x2c) {
-      const sp = lit(typeEnd, end, ",\"spec\":");
+      const sp = lit(typeEnd, end, K_SPEC);
       if (sp == 0) return false;
       this.specAt = sp;
     } else if (typeEnd >= end || load<u8>(typeEnd) != 0x7d) {
@@ -318,7 +355,7 @@ export class Spec {
       const q = skipValue(this.bodyAt, this.end);
       if (q != 0) {
         this.body = JsonValue.parse(decode(this.bodyAt, q));
-        if (lit(q, this.end, "}") != 0) this.restAt = q + 1;
+        if (char(q, this.end, 0x7d) != 0) this.restAt = q + 1;
       }
     }
     return this.body;
@@ -346,7 +383,7 @@ export class Spec {
     if (this.rest === null) {
       if (this.restAt == 0) {
         const q = skipValue(this.bodyAt, this.end);
-        if (q != 0 && lit(q, this.end, "}") != 0) this.restAt = q + 1;
+        if (q != 0 && char(q, this.end, 0x7d) != 0) this.restAt = q + 1;
       }
       let r: JsonValue | null = null;
       if (this.restAt != 0 && this.restAt < this.end && load<u8>(this.restAt) == 0x2c) r = JsonValue.parse("{" + decode(this.restAt + 1, this.end));
@@ -528,10 +565,17 @@ export function exportName(): i32 { return reply(0, theRunner().name()); }
 
 export function exportDescribe(): i32 { return reply(0, theRunner().describe().toJSON()); }
 
+// The input buffer and the Spec of supports, reused by every call: the hot path allocates
+// nothing (the runner must not keep the Spec past the call).
+let supportsBuf: ArrayBuffer = new ArrayBuffer(0);
+let supportsSpec: Spec = new Spec(supportsBuf, 0, 0);
+
 export function exportSupports(len: i32): i32 {
   const r = theRunner();
-  const buf = readInputBytes(len);
-  const spec = Spec.read(buf, 0, buf.byteLength);
+  const n = len > 0 ? len : 0;
+  if (n > supportsBuf.byteLength) supportsBuf = new ArrayBuffer(max(n, max(supportsBuf.byteLength * 2, 4096)));
+  if (n > 0) hostInput(changetype<usize>(supportsBuf));
+  const spec = Spec.reread(supportsSpec, supportsBuf, n);
   if (spec === null) return fail(-1, new SoltiError(INTERNAL, "supports input: not a task spec"));
   supportsFault = null;
   const yes = r.supports(spec);
@@ -544,24 +588,24 @@ export function exportSupports(len: i32): i32 {
  * parsing the spec (S is the rest but the closing brace); null if it is not canonical. */
 function canonicalBuild(buf: ArrayBuffer): BuildRequest | null {
   const base = changetype<usize>(buf), end = base + <usize>buf.byteLength;
-  let p = lit(base, end, "{\"runId\":");
+  let p = lit(base, end, K_RUN_ID);
   const idEnd = p != 0 ? plainEnd(p, end) : 0;
   if (idEnd == 0) return null;
   const id = decode(p + 1, idEnd - 1);
-  p = lit(idEnd, end, ",\"runner\":");
+  p = lit(idEnd, end, K_RUNNER);
   const nameEnd = p != 0 ? plainEnd(p, end) : 0;
   if (nameEnd == 0) return null;
   const name = decode(p + 1, nameEnd - 1);
   p = nameEnd;
   let env: JsonValue | null = null;
-  const e = lit(p, end, ",\"env\":");
+  const e = lit(p, end, K_ENV);
   if (e != 0) {
     const q = skipValue(e, end);
     if (q == 0) return null;
     env = JsonValue.parse(decode(e, q));
     p = q;
   }
-  p = lit(p, end, ",\"spec\":");
+  p = lit(p, end, K_SPEC);
   if (p == 0 || end - p < 2 || load<u8>(end - 1) != 0x7d) return null;
   const spec = Spec.read(buf, <i32>(p - base), <i32>(end - 1 - p));
   if (spec === null) return null;

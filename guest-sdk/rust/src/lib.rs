@@ -199,18 +199,26 @@ impl Spec {
     /// Reads the task spec the host sent: only the kind, unless it is not canonical JSON.
     fn from_host(raw: Vec<u8>) -> Result<Spec, Error> {
         let mut s = Spec::raw(raw);
-        if s.scan() {
-            return Ok(s);
-        }
-        let v = Value::parse(&s.raw)?;
-        if v.as_object().is_none() {
-            return Err(Error::invalid_spec("the task spec is not a JSON object"));
-        }
-        s.whole = Once::with(v);
-        s.from_whole();
+        s.read()?;
         Ok(s)
     }
 
+    /// read reads the kind of a spec made by [`Spec::raw`], in place (supports' hot path moves
+    /// no Spec around: on wasm32 each move is a memcpy of the whole struct).
+    fn read(&mut self) -> Result<(), Error> {
+        if self.scan() {
+            return Ok(());
+        }
+        let v = Value::parse(&self.raw)?;
+        if v.as_object().is_none() {
+            return Err(Error::invalid_spec("the task spec is not a JSON object"));
+        }
+        self.whole = Once::with(v);
+        self.from_whole();
+        Ok(())
+    }
+
+    #[inline(always)]
     fn raw(raw: Vec<u8>) -> Spec {
         Spec {
             raw,
@@ -280,6 +288,11 @@ impl Spec {
         self.kind_owned = kind;
         self.is_ext = is_ext;
         self.canonical = false;
+    }
+
+    /// Gives back the spec's bytes (the SDK reuses them as the next call's input buffer).
+    fn into_raw(self) -> Vec<u8> {
+        self.raw
     }
 
     fn str_at(&self, r: (usize, usize)) -> &str {
@@ -783,8 +796,13 @@ mod host {
         fn solti_log(level: i32, ptr: *const u8, len: u32);
     }
     pub fn input(len: i32) -> Vec<u8> {
+        input_into(Vec::new(), len)
+    }
+    /// input_into reads the input into buf, reusing its capacity.
+    pub fn input_into(mut buf: Vec<u8>, len: i32) -> Vec<u8> {
         let n = if len > 0 { len as usize } else { 0 };
-        let mut buf = Vec::with_capacity(n);
+        buf.clear();
+        buf.reserve(n);
         if n > 0 {
             // SAFETY: the host writes exactly n bytes at buf's address (or traps the call), so
             // all n bytes are initialised before the length covers them; not zeroing them first
@@ -822,6 +840,10 @@ mod host {
     // Outside wasm (native unit tests of a runner) there is no host: logs go to stderr.
     pub fn input(_len: i32) -> Vec<u8> {
         Vec::new()
+    }
+    pub fn input_into(mut buf: Vec<u8>, _len: i32) -> Vec<u8> {
+        buf.clear();
+        buf
     }
     pub fn output(_b: &[u8]) {}
     pub fn log(level: i32, b: &[u8]) {
@@ -886,9 +908,16 @@ pub mod __export {
         hook();
         reply(0, r.describe().to_json().as_bytes())
     }
+    /// The input buffer of supports, kept across calls: the hot path allocates nothing.
+    static mut SUPPORTS_INPUT: Vec<u8> = Vec::new();
+
     pub fn supports(r: &dyn Runner, len: i32) -> i32 {
         hook();
-        let res = Spec::from_host(host::input(len)).and_then(|s| r.supports(&s));
+        // SAFETY: a wasm instance is single-threaded and supports does not re-enter itself.
+        let buf = host::input_into(unsafe { std::mem::take(&mut SUPPORTS_INPUT) }, len);
+        let mut s = Spec::raw(buf);
+        let res = s.read().and_then(|_| r.supports(&s));
+        unsafe { SUPPORTS_INPUT = s.into_raw() };
         match res {
             Ok(true) => 1,
             Ok(false) => 0,
