@@ -9,12 +9,6 @@ import (
 	"unsafe"
 )
 
-//go:wasmimport solti input
-func input(dst unsafe.Pointer)
-
-//go:wasmimport solti output
-func output(ptr unsafe.Pointer, n uint32)
-
 var buf []byte
 
 //go:wasmexport solti_abi_v1
