@@ -27,10 +27,16 @@ const (
 
 var exportNames = [numFuncs]string{abi.ExportName, abi.ExportSupports, abi.ExportBuild, abi.ExportDescribe, abi.ExportRun, abi.ExportInitialize}
 
+// cachedFuncs are the exports whose handles an instance keeps once made: the ones a pooled
+// instance serves again and again. _initialize, name and describe run once per instance (or
+// per module), so their handles are dropped after the call instead of weighing on every idle
+// instance (wazero gives each handle its own 10 KiB stack).
+var cachedFuncs = [numFuncs]bool{fnSupports: true, fnBuild: true, fnRun: true}
+
 // instance is one instantiated module with its call state. It serves one call at a time.
 type instance struct {
 	eng     engine.Instance
-	fns     [numFuncs]engine.Func
+	fns     [numFuncs]engine.Func // made on first call, for the cachedFuncs
 	st      callState
 	baseCtx context.Context // carries &st: every call's context (calls are bounded by fuel)
 	stack   [2]uint64
@@ -49,6 +55,7 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 }
 
 func (m *Module) instantiate(ctx context.Context, compiled engine.Module, metered bool) (*instance, error) {
+	m.hasOnce.Do(func() { m.has = funcExports(compiled.Exports()) })
 	in := &instance{st: callState{limits: &m.rt.limits, mod: m, export: "instantiate"}, metered: metered}
 	in.baseCtx = context.WithValue(context.Background(), stateKey{}, &in.st)
 	var start time.Time
@@ -92,10 +99,7 @@ func (m *Module) instantiateInto(ctx context.Context, in *instance, compiled eng
 			return nil, errorf(ErrInvalidModule, "the engine does not expose the fuel counter %q", fuel.GlobalExport)
 		}
 	}
-	for i, name := range exportNames {
-		in.fns[i] = e.Func(name)
-	}
-	if in.fns[fnInitialize] != nil {
+	if m.has[fnInitialize] {
 		if _, err := m.call(ctx, in, fnInitialize, nil, m.rt.limits.CallTimeout); err != nil {
 			_ = e.Close(ctx)
 			return nil, err
@@ -107,6 +111,19 @@ func (m *Module) instantiateInto(ctx context.Context, in *instance, compiled eng
 		m.initMemory.Store(uint64(mem.Size()))
 	}
 	return in, nil
+}
+
+// funcExports says which of the ABI's exports a module has (both of its compilations have the
+// same).
+func funcExports(exports []engine.Export) (has [numFuncs]bool) {
+	for _, e := range exports {
+		for id, name := range exportNames {
+			if e.Kind == engine.KindFunc && e.Name == name {
+				has[id] = true
+			}
+		}
+	}
+	return has
 }
 
 // call invokes one export with input and returns its i32 result. Any failure marks the
@@ -141,12 +158,21 @@ func (m *Module) call(ctx context.Context, in *instance, id exportID, input []by
 	if id == fnRun {
 		budget = m.rt.limits.RunFuel
 	}
+	f := in.fns[id]
+	if f == nil {
+		if f = in.eng.Func(exportNames[id]); f == nil { // the ABI check makes this unreachable
+			return 0, errorf(ErrMissingExport, "module has no %s export", exportNames[id])
+		}
+		if cachedFuncs[id] {
+			in.fns[id] = f
+		}
+	}
 	first := st.fuel.start(ctx, budget, m.rt.limits.FuelSlice, timeout)
 	if st.counter != nil {
 		st.counter.Set(uint64(first))
 	}
 	in.stack[0] = uint64(uint32(len(input)))
-	err := in.fns[id].Call(in.baseCtx, in.stack[:])
+	err := f.Call(in.baseCtx, in.stack[:])
 	st.input, st.fuel.ctx, st.fuelUsed = nil, nil, 0
 	if st.counter != nil {
 		st.fuelUsed = st.fuel.used(int64(st.counter.Get()))

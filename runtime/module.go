@@ -20,6 +20,9 @@ type Module struct {
 	name     string
 	desc     abi.Description
 	pool     pool
+	// has says which ABI exports the module has; set before its first instance.
+	hasOnce sync.Once
+	has     [numFuncs]bool
 
 	mu     sync.Mutex // guards runs' Add against Close's Wait
 	runs   sync.WaitGroup

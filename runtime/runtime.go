@@ -307,7 +307,7 @@ func (m *Module) identify(ctx context.Context, in *instance, info *ModuleInfo) *
 		return &stageErr{abi.ExportName, errorf(ErrBadName, "%q must be 1-64 chars of [A-Za-z0-9._-] (it starts every run id)", name)}
 	}
 	m.name, info.Name = name, name
-	if in.fns[fnDescribe] == nil {
+	if !m.has[fnDescribe] {
 		return nil
 	}
 	ret, err = m.call(ctx, in, fnDescribe, nil, m.rt.limits.CallTimeout)

@@ -850,3 +850,28 @@ func TestNoProgressOnPipes(t *testing.T) {
 		t.Errorf("stderr %q, want nothing: stderr is a pipe", r.stderr)
 	}
 }
+
+// TestNoKindsWarning: route and inspect warn, in one line, about a module that declares no
+// kinds (the router asks its supports about every task), and only about such modules.
+func TestNoKindsWarning(t *testing.T) {
+	t.Parallel()
+	const warning = "declares no kinds: its supports is called for every task"
+	dir := runnersDir(t, map[string]string{
+		"10-fleet-nokinds.wasm": fixture("fleet-nokinds"),
+		"20-fleet.wasm":         fixture("fleet"),
+	})
+	r := cli(t, "route", "--runners", dir, fixtureTask(t, 1000))
+	// Both modules are named fleet-0000: the second is refused as a duplicate, so only the
+	// first is loaded, and it declares no kinds.
+	expect(t, r, exitNoRunner, nil, []string{"warning: fleet-0000 (10-fleet-nokinds.wasm) " + warning})
+	if n := strings.Count(r.stderr, warning); n != 1 {
+		t.Errorf("%d no-kinds warnings, want 1:\n%s", n, r.stderr)
+	}
+	r = cli(t, "inspect", filepath.Join(repoRoot(t), fixture("fleet-nokinds")))
+	expect(t, r, exitOK, nil, []string{"warning: fleet-0000 (fleet-nokinds.wasm) " + warning})
+	r = cli(t, "inspect", filepath.Join(repoRoot(t), fixture("fleet")))
+	expect(t, r, exitOK, []string{"kinds:        fleet-0000"}, nil)
+	if strings.Contains(r.stderr, warning) {
+		t.Errorf("inspect warns about a module that declares its kind:\n%s", r.stderr)
+	}
+}

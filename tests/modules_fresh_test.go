@@ -21,7 +21,7 @@ func TestNonGoModulesFresh(t *testing.T) {
 	t.Parallel()
 	root := repoRoot(t)
 	found := 0
-	for _, gen := range []string{"examples/gen.go", "tests/conformance/gen.go"} {
+	for _, gen := range []string{"examples/gen.go", "tests/conformance/gen.go", "tests/sdkbench/gen.go"} {
 		for i, line := range generateLines(t, filepath.Join(root, gen)) {
 			args := strings.Fields(line)
 			lang := generateLang(args)

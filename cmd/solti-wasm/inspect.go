@@ -63,6 +63,9 @@ func inspectModule(ctx context.Context, o *globalOptions, f *inspectFlags, path 
 		return fail(ExitFailure, "%w", err)
 	}
 	rep := inspectReport{ModuleInfo: info, Valid: err == nil}
+	if rep.Valid && (info.Description == nil || len(info.Description.Kinds) == 0) {
+		fmt.Fprintf(o.stderr, "%s\n", noKindsWarning(info.Name, info.Path))
+	}
 	if err != nil {
 		var le *runtime.LoadError
 		msg := err.Error()

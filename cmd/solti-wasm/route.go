@@ -105,6 +105,11 @@ func routeTask(ctx context.Context, o *globalOptions, f *routeFlags, taskPath st
 	if err != nil {
 		return err
 	}
+	for _, m := range set.modules {
+		if len(m.Describe().Kinds) == 0 {
+			fmt.Fprintf(o.stderr, "%s\n", noKindsWarning(m.Name(), m.Path()))
+		}
+	}
 	decisions := set.router.Explain(ctx, req)
 	if ctx.Err() != nil {
 		return canceled(ctx)
@@ -144,6 +149,13 @@ func routeTask(ctx context.Context, o *globalOptions, f *routeFlags, taskPath st
 		return reported(ExitNoRunner)
 	}
 	return reported(ExitOK)
+}
+
+// noKindsWarning is the line route and inspect print for a runner that declares no kinds: the
+// router then asks its supports about every task, which is what makes routing among many such
+// modules slow (BENCHMARKS.md, "Weight").
+func noKindsWarning(runner, path string) string {
+	return fmt.Sprintf("warning: %s (%s) declares no kinds: its supports is called for every task", runner, filepath.Base(path))
 }
 
 func (r *routeReport) writeText(w io.Writer, dir string) error {

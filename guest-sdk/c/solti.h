@@ -419,49 +419,179 @@ SOLTI_API bool solti_json_int(solti_json v, int64_t *out) {
 
 /* ---- task spec, requests ----------------------------------------------------------------- */
 
-/* A task spec (§5.1). */
+/* A task spec (§5.1). Only the kind is read before supports is called, by a scan of the first
+ * bytes of the host's canonical JSON (§5 fixes the field order: slot, then kind); every other
+ * part is found when an accessor asks for it, and what one accessor skips over is not skipped
+ * again by the next. Input that is not canonical JSON (a hand-made test input) is parsed as any
+ * JSON instead. Use the accessors for everything but kind and is_extension. */
 typedef struct {
-    solti_json json;      /* the whole TaskSpec */
-    solti_str kind;       /* the kind's name: an extension's type, or subprocess, wasm, ... */
+    solti_json json;   /* the whole TaskSpec, as the host sent it */
+    solti_str kind;    /* the kind's name: an extension's type, or subprocess, wasm, ... */
     bool is_extension;
-    solti_json kind_body; /* {"mode",...} for subprocess; {"type","spec"} for an extension */
+    /* Private: positions found so far, filled on demand through a const pointer (the spec
+     * object itself is never const). */
+    const char *solti__body_at; /* the kind's body value ({"mode",...}, {"type",...}); NULL for "embedded" */
+    const char *solti__spec_at; /* canonical: the extension's spec value; NULL when it has none */
+    const char *solti__rest;    /* after the kind's value: the members that follow it */
+    bool solti__canonical, solti__body_done, solti__ext_done;
+    solti_json solti__body, solti__ext;
 } solti_spec;
 
-SOLTI_API bool solti__spec_init(solti_spec *s, solti_json json) {
-    *s = (solti_spec){json, {"", 0}, false, solti_json_null()};
+/* solti__lit returns p after the literal lit if p starts with it, else NULL. */
+SOLTI_API const char *solti__lit(const char *p, const char *end, const char *lit) {
+    for (; *lit; lit++, p++)
+        if (p >= end || *p != *lit) return NULL;
+    return p;
+}
+
+/* solti__plain reads an escape-free string at p (kind names, run ids and runner names never
+ * hold escapes) into *out, as a slice of the input; returns the end of the literal or NULL. */
+SOLTI_API const char *solti__plain(const char *p, const char *end, solti_str *out) {
+    if (p >= end || *p != '"') return NULL;
+    const char *s = ++p;
+    for (; p < end; p++) {
+        if (*p == '\\') return NULL;
+        if (*p == '"') {
+            *out = (solti_str){s, (size_t)(p - s)};
+            return p + 1;
+        }
+    }
+    return NULL;
+}
+
+/* solti__spec_canonical reads the kind of canonical JSON:
+ * {"slot":"s","kind":"embedded",...}, {"slot":"s","kind":{"tag":B},...} or
+ * {"slot":"s","kind":{"extension":{"type":"t","spec":V}},...}. It reads nothing past the
+ * kind's name (and the extension's "spec" key). */
+SOLTI_API bool solti__spec_canonical(solti_spec *s) {
+    const char *p = s->json.ptr, *end = p + s->json.len;
+    if (!(p = solti__lit(p, end, "{\"slot\":")) || !(p = solti__skip_string(p, end)) || !(p = solti__lit(p, end, ",\"kind\":")))
+        return false;
+    if (p < end && *p == '"') { /* "embedded" */
+        if (!(p = solti__plain(p, end, &s->kind))) return false;
+        s->solti__rest = p;
+        s->solti__body_done = s->solti__ext_done = true;
+        return true;
+    }
+    solti_str tag;
+    if (!(p = solti__lit(p, end, "{")) || !(p = solti__plain(p, end, &tag)) || !(p = solti__lit(p, end, ":"))) return false;
+    s->solti__body_at = p;
+    if (!(tag.len == 9 && solti__memeq(tag.ptr, "extension", 9))) {
+        s->kind = tag;
+        s->solti__ext_done = true;
+        return true;
+    }
+    s->is_extension = true;
+    if (!(p = solti__lit(p, end, "{\"type\":")) || !(p = solti__plain(p, end, &s->kind))) return false;
+    if (p < end && *p == ',') {
+        if (!(p = solti__lit(p, end, ",\"spec\":"))) return false;
+        s->solti__spec_at = p;
+    } else if (p >= end || *p != '}') {
+        return false;
+    }
+    return true;
+}
+
+/* solti__spec_general reads any JSON spec (whole-document checks, then the kind). */
+SOLTI_API bool solti__spec_general(solti_spec *s) {
+    solti_json json = solti_json_parse(s->json.ptr, s->json.len);
+    *s = (solti_spec){.json = json, .kind = {"", 0}, .solti__body_done = true};
     if (solti_json_type(json) != 'o') return false;
     solti_json kind = solti_json_get(json, "kind");
-    if (solti_json_type(kind) == 's') return solti_json_string(kind, &s->kind);
+    if (solti_json_type(kind) == 's') return s->solti__ext_done = true, solti_json_string(kind, &s->kind);
     solti_json_iter it = solti_json_iter_of(kind);
     solti_json k, body;
     if (!solti_json_next(&it, &k, &body)) return false;
-    s->kind_body = body;
+    s->solti__body = body;
     if (solti__key_is(k, "extension")) {
         s->is_extension = true;
         return solti_json_string(solti_json_get(body, "type"), &s->kind);
     }
+    s->solti__ext_done = true;
     s->kind = (solti_str){k.ptr + 1, k.len - 2};
     return true;
 }
 
-SOLTI_API bool solti_spec_kind_is(const solti_spec *s, const char *kind) { return solti_str_eq(s->kind, kind); }
-/* The extension kind's spec (free JSON); missing if none. */
-SOLTI_API solti_json solti_spec_ext(const solti_spec *s) {
-    return s->is_extension ? solti_json_get(s->kind_body, "spec") : solti_json_null();
+SOLTI_API bool solti__spec_init(solti_spec *s, solti_json json) {
+    *s = (solti_spec){.json = json, .kind = {"", 0}};
+    if (json.ptr && solti__spec_canonical(s)) return s->solti__canonical = true;
+    *s = (solti_spec){.json = json};
+    return solti__spec_general(s);
 }
+
+SOLTI_API bool solti_spec_kind_is(const solti_spec *s, const char *kind) { return solti_str_eq(s->kind, kind); }
+
+/* The kind's body: {"mode":...} for subprocess, {"type":...,"spec":...} for an extension;
+ * missing for "embedded". */
+SOLTI_API solti_json solti_spec_kind_body(const solti_spec *cs) {
+    solti_spec *s = (solti_spec *)cs;
+    if (!s->solti__body_done) {
+        s->solti__body_done = true;
+        const char *end = s->json.ptr + s->json.len;
+        const char *q = solti__skip(s->solti__body_at, end, 1);
+        if (q) {
+            s->solti__body = (solti_json){s->solti__body_at, (size_t)(q - s->solti__body_at)};
+            if (q < end && *q == '}') s->solti__rest = q + 1; /* the kind object's end */
+        }
+    }
+    return s->solti__body;
+}
+
+/* The extension kind's spec (free JSON); missing if none. */
+SOLTI_API solti_json solti_spec_ext(const solti_spec *cs) {
+    solti_spec *s = (solti_spec *)cs;
+    if (!s->solti__ext_done) {
+        s->solti__ext_done = true;
+        if (!s->solti__canonical) {
+            s->solti__ext = solti_json_get(s->solti__body, "spec");
+        } else if (s->solti__spec_at) {
+            const char *end = s->json.ptr + s->json.len;
+            const char *q = solti__skip(s->solti__spec_at, end, 2);
+            if (q) {
+                s->solti__ext = (solti_json){s->solti__spec_at, (size_t)(q - s->solti__spec_at)};
+                if (!s->solti__body_done && (q = solti__lit(q, end, "}"))) { /* the body ends with the spec */
+                    s->solti__body_done = true;
+                    s->solti__body = (solti_json){s->solti__body_at, (size_t)(q - s->solti__body_at)};
+                    if (q < end && *q == '}') s->solti__rest = q + 1;
+                }
+            }
+        }
+    }
+    return s->solti__ext;
+}
+
+/* solti__spec_member returns a top-level member of the spec other than slot and kind: in
+ * canonical JSON it looks only past the kind, which it skips at most once per call. */
+SOLTI_API solti_json solti__spec_member(const solti_spec *s, const char *key) {
+    if (!s->solti__canonical) return solti_json_get(s->json, key);
+    if (!s->solti__rest) solti_spec_kind_body(s);
+    const char *p = s->solti__rest, *end = s->json.ptr + s->json.len;
+    if (!p) return solti_json_null();
+    /* p is at ",\"key\":value" or at the closing brace. */
+    while (p < end && *p == ',') {
+        const char *k = p + 1, *q = solti__skip_string(k, end);
+        if (!q || q >= end || *q != ':') return solti_json_null();
+        const char *v = q + 1, *ve = solti__skip(v, end, 1);
+        if (!ve) return solti_json_null();
+        if (solti__key_is((solti_json){k, (size_t)(q - k)}, key)) return (solti_json){v, (size_t)(ve - v)};
+        p = ve;
+    }
+    return solti_json_null();
+}
+
 SOLTI_API solti_str solti_spec_slot(const solti_spec *s) {
     solti_str out = {"", 0};
-    solti_json_string(solti_json_get(s->json, "slot"), &out);
+    solti_json_string(solti_json_get(s->json, "slot"), &out); /* the first member: nothing to skip */
     return out;
 }
 /* Timeout per attempt in ms (0 if absent). */
 SOLTI_API int64_t solti_spec_timeout_ms(const solti_spec *s) {
     int64_t t = 0;
-    solti_json_int(solti_json_get(s->json, "timeout"), &t);
+    solti_json_int(solti__spec_member(s, "timeout"), &t);
     return t;
 }
 /* The labels object (missing if none); iterate it with solti_json_iter_of. */
-SOLTI_API solti_json solti_spec_labels(const solti_spec *s) { return solti_json_get(s->json, "labels"); }
+SOLTI_API solti_json solti_spec_labels(const solti_spec *s) { return solti__spec_member(s, "labels"); }
 /* One label; ptr NULL if absent. */
 SOLTI_API solti_str solti_spec_label(const solti_spec *s, const char *key) {
     solti_str out = {NULL, 0};
@@ -621,7 +751,7 @@ SOLTI_API int32_t solti__export_describe(const solti_runner *r) {
 SOLTI_API int32_t solti__export_supports(const solti_runner *r, int32_t len) {
     solti_spec spec;
     solti_buf err = {0};
-    if (!solti__spec_init(&spec, solti_json_parse(solti__read_input(len).ptr, (size_t)len))) {
+    if (!solti__spec_init(&spec, solti__read_input(len))) {
         solti_fail(&err, SOLTI_INTERNAL, "supports input: not a task spec");
         return solti__reply(-1, &err);
     }
@@ -629,29 +759,94 @@ SOLTI_API int32_t solti__export_supports(const solti_runner *r, int32_t len) {
     if (rc < 0) return solti__reply(rc, &err);
     return rc ? 1 : 0;
 }
+
+/* solti__cstr_copy copies a string into the arena, NUL-terminated, as solti_json_string's
+ * results are. */
+SOLTI_API solti_str solti__cstr_copy(solti_str v) {
+    char *p = (char *)solti_alloc(v.len + 1);
+    if (v.len) __builtin_memcpy(p, v.ptr, v.len);
+    p[v.len] = 0;
+    return (solti_str){p, v.len};
+}
+
+/* solti__build_canonical reads a canonical BuildInput,
+ * {"runId":"r","runner":"n"[,"env":{...}],"spec":S}: S is the rest but the closing brace. */
+SOLTI_API bool solti__build_canonical(solti_json in, solti_build_req *req) {
+    const char *p = in.ptr, *end = in.ptr + in.len;
+    solti_str id, runner;
+    if (!(p = solti__lit(p, end, "{\"runId\":")) || !(p = solti__plain(p, end, &id)) || !(p = solti__lit(p, end, ",\"runner\":")) ||
+        !(p = solti__plain(p, end, &runner)))
+        return false;
+    req->env = solti_json_null();
+    if (solti__lit(p, end, ",\"env\":")) {
+        const char *v = p + 7, *q = solti__skip(v, end, 1);
+        if (!q) return false;
+        req->env = (solti_json){v, (size_t)(q - v)};
+        p = q;
+    }
+    if (!(p = solti__lit(p, end, ",\"spec\":")) || end - p < 2 || end[-1] != '}') return false;
+    req->run_id = solti__cstr_copy(id);
+    req->runner = solti__cstr_copy(runner);
+    return solti__spec_init(&req->spec, (solti_json){p, (size_t)(end - 1 - p)});
+}
+
 SOLTI_API int32_t solti__export_build(const solti_runner *r, int32_t len) {
     solti_json in = solti__read_input(len);
-    solti_json v = solti_json_parse(in.ptr, in.len);
     solti_build_req req;
-    req.env = solti_json_get(v, "env");
     solti_buf out = {0};
-    if (!solti__spec_init(&req.spec, solti_json_get(v, "spec")) || !solti_json_string(solti_json_get(v, "runId"), &req.run_id) ||
-        !solti_json_string(solti_json_get(v, "runner"), &req.runner))
-        return solti__reply(solti_fail(&out, SOLTI_INTERNAL, "build input: not a BuildInput"), &out);
+    if (!in.len || !solti__build_canonical(in, &req)) {
+        solti_json v = solti_json_parse(in.ptr, in.len);
+        req.env = solti_json_get(v, "env");
+        if (!solti__spec_init(&req.spec, solti_json_get(v, "spec")) || !solti_json_string(solti_json_get(v, "runId"), &req.run_id) ||
+            !solti_json_string(solti_json_get(v, "runner"), &req.runner))
+            return solti__reply(solti_fail(&out, SOLTI_INTERNAL, "build input: not a BuildInput"), &out);
+    }
     int rc = r->build(&req, &out);
     if (rc == 0 && solti_json_type(solti_json_parse(out.ptr, out.len)) != 'o')
         rc = solti_fail(&out, SOLTI_INTERNAL, "build wrote a plan that is not a JSON object");
     return solti__reply(rc, &out);
 }
+
+/* solti__run_canonical reads a canonical RunInput,
+ * {"runId":"r","attempt":N[,"env":{...}][,"payload":P]}: P is the rest but the closing brace. */
+SOLTI_API bool solti__run_canonical(solti_json in, solti_run_req *req) {
+    const char *p = in.ptr, *end = in.ptr + in.len;
+    solti_str id;
+    if (!(p = solti__lit(p, end, "{\"runId\":")) || !(p = solti__plain(p, end, &id)) || !(p = solti__lit(p, end, ",\"attempt\":")))
+        return false;
+    const char *a = p;
+    while (p < end && *p >= '0' && *p <= '9') p++;
+    if (!solti_json_int((solti_json){a, (size_t)(p - a)}, &req->attempt)) return false;
+    req->env = req->payload = solti_json_null();
+    if (solti__lit(p, end, ",\"env\":")) {
+        const char *v = p + 7, *q = solti__skip(v, end, 1);
+        if (!q) return false;
+        req->env = (solti_json){v, (size_t)(q - v)};
+        p = q;
+    }
+    if (solti__lit(p, end, ",\"payload\":")) {
+        p += 11;
+        if (end - p < 2 || end[-1] != '}') return false;
+        req->payload = (solti_json){p, (size_t)(end - 1 - p)};
+    } else if (end - p != 1 || *p != '}') {
+        return false;
+    }
+    req->run_id = solti__cstr_copy(id);
+    return true;
+}
+
 SOLTI_API int32_t solti__export_run(const solti_runner *r, int32_t len) {
     solti_json in = solti__read_input(len);
-    solti_json v = solti_json_parse(in.ptr, in.len);
-    solti_run_req req = {{"", 0}, 1, solti_json_get(v, "env"), solti_json_get(v, "payload")};
+    solti_run_req req = {{"", 0}, 1, solti_json_null(), solti_json_null()};
     solti_buf out = {0};
     if (!r->run) return solti__reply(solti_fail(&out, SOLTI_INTERNAL, "runner has no run"), &out);
-    if (!solti_json_string(solti_json_get(v, "runId"), &req.run_id))
-        return solti__reply(solti_fail(&out, SOLTI_INTERNAL, "run input: not a RunInput"), &out);
-    solti_json_int(solti_json_get(v, "attempt"), &req.attempt);
+    if (!in.len || !solti__run_canonical(in, &req)) {
+        solti_json v = solti_json_parse(in.ptr, in.len);
+        req = (solti_run_req){{"", 0}, 1, solti_json_get(v, "env"), solti_json_get(v, "payload")};
+        if (!solti_json_string(solti_json_get(v, "runId"), &req.run_id))
+            return solti__reply(solti_fail(&out, SOLTI_INTERNAL, "run input: not a RunInput"), &out);
+        solti_json_int(solti_json_get(v, "attempt"), &req.attempt);
+    }
     return solti__reply(r->run(&req, &out), &out);
 }
 

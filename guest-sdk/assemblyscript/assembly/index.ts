@@ -28,10 +28,14 @@ export { JsonValue, JsonKind, quote } from "./json";
 export const MAX_OUTPUT_BYTES: i32 = 1 << 20;
 
 export function readInput(len: i32): string {
-  if (len <= 0) return "";
-  const buf = new ArrayBuffer(len);
-  hostInput(changetype<usize>(buf));
-  return String.UTF8.decode(buf);
+  return String.UTF8.decode(readInputBytes(len));
+}
+
+/** The call's input as bytes (the SDK's exports read canonical JSON from them directly). */
+export function readInputBytes(len: i32): ArrayBuffer {
+  const buf = new ArrayBuffer(len > 0 ? len : 0);
+  if (len > 0) hostInput(changetype<usize>(buf));
+  return buf;
 }
 
 export function writeOutput(s: string): void {
@@ -98,51 +102,311 @@ function stringMap(v: JsonValue | null): Map<string, string> {
   return m;
 }
 
-/** A task spec (§5.1), with typed access to what runners need. */
+// ---- canonical JSON scanning (bytes) ---------------------------------------------------------
+
+/** p after the bytes of lit if the bytes at p start with them, else 0. */
+function lit(p: usize, end: usize, lit: ArrayBuffer): usize {
+  const n = <usize>lit.byteLength;
+  if (end - p < n || memory.compare(p, changetype<usize>(lit), n) != 0) return 0;
+  return p + n;
+}
+
+/** p after the byte c if the byte at p is c, else 0. */
+function char(p: usize, end: usize, c: u8): usize {
+  return p < end && load<u8>(p) == c ? p + 1 : 0;
+}
+
+// The keys of canonical JSON that the scans look for, as UTF-8 once (the scans compare bytes).
+const K_SLOT = String.UTF8.encode("{\"slot\":");
+const K_KIND = String.UTF8.encode(",\"kind\":");
+const K_EXTENSION = String.UTF8.encode("\"extension\"");
+const K_TYPE = String.UTF8.encode("{\"type\":");
+const K_SPEC = String.UTF8.encode(",\"spec\":");
+const K_RUN_ID = String.UTF8.encode("{\"runId\":");
+const K_RUNNER = String.UTF8.encode(",\"runner\":");
+const K_ENV = String.UTF8.encode(",\"env\":");
+
+/** The end of the escape-free string literal at p (kind names, slots, run ids), or 0. */
+function plainEnd(p: usize, end: usize): usize {
+  if (p >= end || load<u8>(p) != 0x22) return 0;
+  for (let q = p + 1; q < end; q++) {
+    const c = load<u8>(q);
+    if (c == 0x5c) return 0;
+    if (c == 0x22) return q + 1;
+  }
+  return 0;
+}
+
+/** The end of the string literal at p (escapes allowed), or 0. */
+function skipString(p: usize, end: usize): usize {
+  if (p >= end || load<u8>(p) != 0x22) return 0;
+  for (let q = p + 1; q < end; q++) {
+    const c = load<u8>(q);
+    if (c == 0x5c) q++;
+    else if (c == 0x22) return q + 1;
+  }
+  return 0;
+}
+
+/** The end of the compact JSON value at p, balancing brackets and skipping strings only (the
+ * parser that later reads the value checks it), or 0. */
+function skipValue(p: usize, end: usize): usize {
+  if (p >= end) return 0;
+  const c0 = load<u8>(p);
+  if (c0 == 0x22) return skipString(p, end);
+  if (c0 == 0x7b || c0 == 0x5b) {
+    let depth = 0;
+    let q = p;
+    while (q < end) {
+      const c = load<u8>(q);
+      if (c == 0x22) {
+        q = skipString(q, end);
+        if (q == 0) return 0;
+        continue;
+      }
+      if (c == 0x7b || c == 0x5b) depth++;
+      else if (c == 0x7d || c == 0x5d) {
+        depth--;
+        if (depth == 0) return q + 1;
+      }
+      q++;
+    }
+    return 0;
+  }
+  let q = p;
+  while (q < end) {
+    const c = load<u8>(q);
+    if (c == 0x2c || c == 0x7d || c == 0x5d) break;
+    q++;
+  }
+  return q > p ? q : 0;
+}
+
+function decode(p: usize, end: usize): string { return String.UTF8.decodeUnsafe(p, end - p); }
+
+/** The last kind name decoded, and its bytes: a runner asked about the same kind again and
+ * again (the usual case) allocates no string for it. */
+let lastKind: string = "";
+let lastKindBytes: ArrayBuffer = new ArrayBuffer(0);
+
+function kindName(p: usize, end: usize): string {
+  const n = <i32>(end - p);
+  if (n == lastKindBytes.byteLength && memory.compare(p, changetype<usize>(lastKindBytes), n) == 0) return lastKind;
+  const b = new ArrayBuffer(n);
+  memory.copy(changetype<usize>(b), p, n);
+  lastKindBytes = b;
+  lastKind = decode(p, end);
+  return lastKind;
+}
+
+/**
+ * A task spec (§5.1), read lazily. Before supports is called only the kind is read, by a scan of
+ * the first bytes of the host's canonical JSON (§5 fixes the field order: slot, then kind);
+ * every other part is parsed when first asked for and kept, so nothing is parsed twice. Input
+ * that is not canonical JSON is parsed whole instead.
+ */
 export class Spec {
   /** The kind's name: an extension's type, or subprocess, wasm, container, embedded. */
   kind: string = "";
   isExtension: bool = false;
-  /** The body of the kind: {"type","spec"} for an extension, {"mode",...} for subprocess. */
-  kindBody: JsonValue | null = null;
 
-  constructor(public json: JsonValue) {
-    this.init();
+  // The spec's bytes: [start, end) of buf (a build input holds the spec inside itself).
+  private buf: ArrayBuffer;
+  private start: usize;
+  private end: usize;
+  private canonical: bool = false;
+  private slotAt: usize = 0; // canonical: the slot's string literal
+  private bodyAt: usize = 0; // canonical: the kind's body value; 0 for "embedded"
+  private specAt: usize = 0; // canonical: an extension's spec value; 0 if none
+  private restAt: usize = 0; // canonical: after the kind's value
+  private whole: JsonValue | null = null;
+  private body: JsonValue | null = null;
+  private bodyDone: bool = false;
+  private ext: JsonValue | null = null;
+  private extDone: bool = false;
+  private rest: JsonValue | null = null;
+
+  constructor(buf: ArrayBuffer, start: usize, end: usize) {
+    this.buf = buf;
+    this.start = start;
+    this.end = end;
   }
 
-  private init(): void {
-    const kn = this.json.get("kind");
+  /** Makes this the view of buf[start, end) as if new: supports reuses one Spec. */
+  private reset(buf: ArrayBuffer, start: usize, end: usize): void {
+    this.kind = "";
+    this.isExtension = false;
+    this.buf = buf;
+    this.start = start;
+    this.end = end;
+    this.canonical = this.bodyDone = this.extDone = false;
+    this.slotAt = this.bodyAt = this.specAt = this.restAt = 0;
+    this.whole = this.body = this.ext = this.rest = null;
+  }
+
+  /** Reads the spec in buf[offset, offset+len): only its kind when it is canonical; null when
+   * it is neither canonical nor a JSON object. */
+  static read(buf: ArrayBuffer, offset: i32, len: i32): Spec | null {
+    const base = changetype<usize>(buf);
+    const s = new Spec(buf, base + <usize>offset, base + <usize>offset + <usize>len);
+    return s.load() ? s : null;
+  }
+
+  /** Reads the spec in buf[0, len) into reused, the supports hot path's one Spec. */
+  static reread(reused: Spec, buf: ArrayBuffer, len: i32): Spec | null {
+    const base = changetype<usize>(buf);
+    reused.reset(buf, base, base + <usize>len);
+    return reused.load() ? reused : null;
+  }
+
+  private load(): bool {
+    if (this.scan()) return true;
+    const v = JsonValue.parse(decode(this.start, this.end));
+    if (v === null || !v.isObject()) return false;
+    this.whole = v;
+    this.fromWhole(v);
+    return true;
+  }
+
+  /** Parses a task spec from text (for tests); null if it is not a JSON object. */
+  static parse(text: string): Spec | null {
+    const v = JsonValue.parse(text);
+    if (v === null || !v.isObject()) return null;
+    const b = String.UTF8.encode(text);
+    const s = Spec.read(b, 0, b.byteLength);
+    if (s !== null) s.whole = v;
+    return s;
+  }
+
+  private scan(): bool {
+    const end = this.end;
+    let p = lit(this.start, end, K_SLOT);
+    if (p == 0) return false;
+    this.slotAt = p;
+    p = skipString(p, end);
+    if (p == 0) return false;
+    p = lit(p, end, K_KIND);
+    if (p == 0) return false;
+    if (p < end && load<u8>(p) == 0x22) { // "embedded"
+      const q = plainEnd(p, end);
+      if (q == 0) return false;
+      this.kind = kindName(p + 1, q - 1);
+      this.restAt = q;
+      this.bodyDone = this.extDone = this.canonical = true;
+      return true;
+    }
+    p = char(p, end, 0x7b);
+    const tagEnd = p != 0 ? plainEnd(p, end) : 0;
+    if (tagEnd == 0 || char(tagEnd, end, 0x3a) == 0) return false;
+    const bodyAt = tagEnd + 1;
+    if (lit(p, end, K_EXTENSION) != tagEnd) {
+      this.kind = kindName(p + 1, tagEnd - 1);
+      this.bodyAt = bodyAt;
+      this.extDone = this.canonical = true;
+      return true;
+    }
+    p = lit(bodyAt, end, K_TYPE);
+    const typeEnd = p != 0 ? plainEnd(p, end) : 0;
+    if (typeEnd == 0) return false;
+    if (typeEnd < end && load<u8>(typeEnd) == 0x2c) {
+      const sp = lit(typeEnd, end, K_SPEC);
+      if (sp == 0) return false;
+      this.specAt = sp;
+    } else if (typeEnd >= end || load<u8>(typeEnd) != 0x7d) {
+      return false;
+    }
+    this.kind = kindName(p + 1, typeEnd - 1);
+    this.bodyAt = bodyAt;
+    this.isExtension = this.canonical = true;
+    return true;
+  }
+
+  private fromWhole(v: JsonValue): void {
+    this.bodyDone = this.extDone = true;
+    const kn = v.get("kind");
     if (kn === null) return;
     const k = changetype<JsonValue>(kn);
     if (k.kind == JsonKind.String) { this.kind = k.text; return; }
     if (k.kind != JsonKind.Object || k.keys.length == 0) return;
-    this.kindBody = k.items[0];
+    this.body = k.items[0];
     if (k.keys[0] == "extension") {
       this.isExtension = true;
       const t = k.items[0].getString("type");
       this.kind = t !== null ? t : "";
+      this.ext = k.items[0].get("spec");
     } else {
       this.kind = k.keys[0];
     }
   }
 
-  static parse(text: string): Spec | null {
-    const v = JsonValue.parse(text);
-    return v === null || !v.isObject() ? null : new Spec(v);
+  /** The whole spec, parsed on first use. */
+  get json(): JsonValue {
+    if (this.whole === null) {
+      const v = JsonValue.parse(decode(this.start, this.end));
+      this.whole = v !== null ? v : JsonValue.object();
+    }
+    return changetype<JsonValue>(this.whole);
   }
 
-  get slot(): string { const s = this.json.getString("slot"); return s !== null ? s : ""; }
-  /** Timeout per attempt in ms (0 if absent). */
-  get timeoutMs(): i64 { const t = this.json.get("timeout"); return t !== null ? t.toI64() : 0; }
+  /** The body of the kind: {"type","spec"} for an extension, {"mode",...} for subprocess. */
+  get kindBody(): JsonValue | null {
+    if (!this.bodyDone) {
+      this.bodyDone = true;
+      const q = skipValue(this.bodyAt, this.end);
+      if (q != 0) {
+        this.body = JsonValue.parse(decode(this.bodyAt, q));
+        if (char(q, this.end, 0x7d) != 0) this.restAt = q + 1;
+      }
+    }
+    return this.body;
+  }
+
   /** An extension's spec (free JSON), or null. */
   get extensionSpec(): JsonValue | null {
-    const b = this.kindBody;
-    return this.isExtension && b !== null ? b.get("spec") : null;
+    if (!this.extDone) {
+      this.extDone = true;
+      if (this.bodyDone) {
+        const b = this.body;
+        this.ext = b !== null ? b.get("spec") : null;
+      } else if (this.specAt != 0) {
+        const q = skipValue(this.specAt, this.end);
+        if (q != 0) this.ext = JsonValue.parse(decode(this.specAt, q));
+      }
+    }
+    return this.ext;
   }
-  get labels(): Map<string, string> { return stringMap(this.json.get("labels")); }
+
+  /** A top-level member after the kind: in canonical JSON the members after the kind are parsed
+   * once, and the kind's body is skipped over, not parsed. */
+  private member(key: string): JsonValue | null {
+    if (!this.canonical) return this.json.get(key);
+    if (this.rest === null) {
+      if (this.restAt == 0) {
+        const q = skipValue(this.bodyAt, this.end);
+        if (q != 0 && char(q, this.end, 0x7d) != 0) this.restAt = q + 1;
+      }
+      let r: JsonValue | null = null;
+      if (this.restAt != 0 && this.restAt < this.end && load<u8>(this.restAt) == 0x2c) r = JsonValue.parse("{" + decode(this.restAt + 1, this.end));
+      this.rest = r !== null ? r : JsonValue.object();
+    }
+    return changetype<JsonValue>(this.rest).get(key);
+  }
+
+  get slot(): string {
+    if (this.canonical) {
+      const q = skipString(this.slotAt, this.end);
+      const v = q != 0 ? JsonValue.parse(decode(this.slotAt, q)) : null;
+      return v !== null && v.isString() ? v.text : "";
+    }
+    const s = this.json.getString("slot");
+    return s !== null ? s : "";
+  }
+  /** Timeout per attempt in ms (0 if absent). */
+  get timeoutMs(): i64 { const t = this.member("timeout"); return t !== null ? t.toI64() : 0; }
+  get labels(): Map<string, string> { return stringMap(this.member("labels")); }
   /** One label, or null. */
   label(key: string): string | null {
-    const l = this.json.get("labels");
+    const l = this.member("labels");
     return l !== null ? l.getString(key) : null;
   }
   /** The kind's own env (subprocess, wasm, container); BuildRequest.env is it merged with the host's. */
@@ -301,9 +565,17 @@ export function exportName(): i32 { return reply(0, theRunner().name()); }
 
 export function exportDescribe(): i32 { return reply(0, theRunner().describe().toJSON()); }
 
+// The input buffer and the Spec of supports, reused by every call: the hot path allocates
+// nothing (the runner must not keep the Spec past the call).
+let supportsBuf: ArrayBuffer = new ArrayBuffer(0);
+let supportsSpec: Spec = new Spec(supportsBuf, 0, 0);
+
 export function exportSupports(len: i32): i32 {
   const r = theRunner();
-  const spec = Spec.parse(readInput(len));
+  const n = len > 0 ? len : 0;
+  if (n > supportsBuf.byteLength) supportsBuf = new ArrayBuffer(max(n, max(supportsBuf.byteLength * 2, 4096)));
+  if (n > 0) hostInput(changetype<usize>(supportsBuf));
+  const spec = Spec.reread(supportsSpec, supportsBuf, n);
   if (spec === null) return fail(-1, new SoltiError(INTERNAL, "supports input: not a task spec"));
   supportsFault = null;
   const yes = r.supports(spec);
@@ -312,18 +584,56 @@ export function exportSupports(len: i32): i32 {
   return yes ? 1 : 0;
 }
 
+/** Reads a canonical BuildInput, {"runId":"r","runner":"n"[,"env":{...}],"spec":S}, without
+ * parsing the spec (S is the rest but the closing brace); null if it is not canonical. */
+function canonicalBuild(buf: ArrayBuffer): BuildRequest | null {
+  const base = changetype<usize>(buf), end = base + <usize>buf.byteLength;
+  let p = lit(base, end, K_RUN_ID);
+  const idEnd = p != 0 ? plainEnd(p, end) : 0;
+  if (idEnd == 0) return null;
+  const id = decode(p + 1, idEnd - 1);
+  p = lit(idEnd, end, K_RUNNER);
+  const nameEnd = p != 0 ? plainEnd(p, end) : 0;
+  if (nameEnd == 0) return null;
+  const name = decode(p + 1, nameEnd - 1);
+  p = nameEnd;
+  let env: JsonValue | null = null;
+  const e = lit(p, end, K_ENV);
+  if (e != 0) {
+    const q = skipValue(e, end);
+    if (q == 0) return null;
+    env = JsonValue.parse(decode(e, q));
+    p = q;
+  }
+  p = lit(p, end, K_SPEC);
+  if (p == 0 || end - p < 2 || load<u8>(end - 1) != 0x7d) return null;
+  const spec = Spec.read(buf, <i32>(p - base), <i32>(end - 1 - p));
+  if (spec === null) return null;
+  const req = new BuildRequest(spec);
+  req.runId = id;
+  req.runner = name;
+  req.env = stringMap(env);
+  return req;
+}
+
 export function exportBuild(len: i32): i32 {
   const r = theRunner();
-  const v = JsonValue.parse(readInput(len));
-  const s = v !== null ? v.get("spec") : null;
-  if (v === null || s === null || !s.isObject()) return fail(1, new SoltiError(INTERNAL, "build input: not a BuildInput"));
-  const req = new BuildRequest(new Spec(s));
-  const id = v.getString("runId");
-  if (id !== null) req.runId = id;
-  const name = v.getString("runner");
-  if (name !== null) req.runner = name;
-  req.env = stringMap(v.get("env"));
-  const plan = r.build(req);
+  const buf = readInputBytes(len);
+  let req = canonicalBuild(buf);
+  if (req === null) {
+    const v = JsonValue.parse(String.UTF8.decode(buf));
+    const s = v !== null ? v.get("spec") : null;
+    if (v === null || s === null || !s.isObject()) return fail(1, new SoltiError(INTERNAL, "build input: not a BuildInput"));
+    const spec = Spec.parse(s.toJSON());
+    if (spec === null) return fail(1, new SoltiError(INTERNAL, "build input: not a BuildInput"));
+    req = new BuildRequest(spec);
+    const id = v.getString("runId");
+    if (id !== null) req.runId = id;
+    const name = v.getString("runner");
+    if (name !== null) req.runner = name;
+    req.env = stringMap(v.get("env"));
+  }
+  const plan = r.build(changetype<BuildRequest>(req));
   const e = plan.error;
   if (e !== null) return fail(1, e);
   const pv = plan.value;

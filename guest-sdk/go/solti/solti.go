@@ -175,11 +175,11 @@ func callBuild(in []byte) (rc int32, out []byte) {
 	if registered == nil {
 		return rcFailed, errorJSON(errNoRunner)
 	}
-	var bi buildInput
-	if err := json.Unmarshal(in, &bi); err != nil {
+	bi, err := readBuildInput(in)
+	if err != nil {
 		return rcFailed, errorJSON(Errorf(abi.CodeInternal, "build input: %v", err))
 	}
-	// A new Spec rather than theSpec: build is not hot, and bi.Spec is a copy of the input.
+	// A new Spec rather than theSpec: the runner may keep the BuildRequest for the call.
 	plan, err := registered.Build(&BuildRequest{RunID: bi.RunID, Runner: bi.Runner, Env: bi.Env, Spec: NewSpec(bi.Spec)})
 	if err != nil {
 		return rcFailed, errorJSON(asGuestError(err))
@@ -193,6 +193,33 @@ func callBuild(in []byte) (rc int32, out []byte) {
 		return rcFailed, errorJSON(Errorf(abi.CodeInternal, "Build returned an invalid plan: %v", err))
 	}
 	return marshalResult(plan)
+}
+
+// readBuildInput reads canonical JSON, {"runId":"r","runner":"n"[,"env":{...}],"spec":S},
+// without decoding the spec (S is the rest of the input but its closing brace: the lazy Spec
+// reads what the runner asks for), and decodes any other JSON in full.
+func readBuildInput(in []byte) (buildInput, error) {
+	var bi buildInput
+	id, i, ok := plainString(in, len(`{"runId":`))
+	ok = ok && hasPrefixAt(in, 0, `{"runId":`) && hasPrefixAt(in, i, `,"runner":`)
+	var runner []byte
+	if ok {
+		runner, i, ok = plainString(in, i+len(`,"runner":`))
+	}
+	if ok && hasPrefixAt(in, i, `,"env":`) {
+		at := i + len(`,"env":`)
+		if i = skipValue(in, at); i < 0 || json.Unmarshal(in[at:i], &bi.Env) != nil {
+			ok = false
+		}
+	}
+	if ok && hasPrefixAt(in, i, `,"spec":`) && len(in) >= i+len(`,"spec":`)+2 && in[len(in)-1] == '}' {
+		bi.RunID, bi.Runner = string(id), string(runner)
+		bi.Spec = in[i+len(`,"spec":`) : len(in)-1 : len(in)-1]
+		return bi, nil
+	}
+	bi = buildInput{}
+	err := json.Unmarshal(in, &bi)
+	return bi, err
 }
 
 func callRun(in []byte) (rc int32, out []byte) {

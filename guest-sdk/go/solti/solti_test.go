@@ -57,6 +57,77 @@ func TestSpecKindMatchesDecoder(t *testing.T) {
 	}
 }
 
+// TestSpecLabelsMatchDecoder checks the in-place label reader against the decoder, on
+// canonical specs whose labels the fast path reads and ones it hands to the decoder (escapes).
+func TestSpecLabelsMatchDecoder(t *testing.T) {
+	for _, spec := range []string{
+		`{"slot":"a","kind":{"extension":{"type":"t","spec":{"labels":{"app":"no"}}}},"timeout":1,"labels":{"app":"demo","team":"a"}}`,
+		`{"slot":"a","kind":"embedded","timeout":1,"restart":{"type":"always","intervalMs":5},"maxRetries":3,"labels":{"app":"x"}}`,
+		`{"slot":"a","kind":{"subprocess":{"mode":{"command":{"command":"ls"}},"env":{"K":"V"}}},"timeout":1,` +
+			`"runnerSelector":{"matchLabels":{"app":"sel"}},"labels":{"app":"sub","z":"last"}}`,
+		`{"slot":"a","kind":{"extension":{"type":"t"}},"timeout":1}`,
+	} {
+		raw := canonical(t, spec)
+		want, err := abi.ParseTaskSpec(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, key := range []string{"app", "team", "z", "missing"} {
+			s := NewSpec(raw)
+			v, ok := s.Label(key)
+			wv, wok := want.Labels[key]
+			if v != wv || ok != wok {
+				t.Errorf("%s: Label(%s) = %q, %v; decoder: %q, %v", raw, key, v, ok, wv, wok)
+			}
+		}
+		if got := NewSpec(raw).Labels(); !reflect.DeepEqual(got, want.Labels) && (len(got) != 0 || len(want.Labels) != 0) {
+			t.Errorf("%s: Labels() = %v, decoder: %v", raw, got, want.Labels)
+		}
+	}
+	// An escaped value ("a<b" is written with \u003c) is decoded, not read in place.
+	raw := []byte(`{"slot":"a","kind":"embedded","timeout":1,"labels":{"k":"a\u003cb","l":"x"}}`)
+	if v, ok := NewSpec(raw).Label("k"); !ok || v != "a<b" {
+		t.Errorf("escaped label = %q, %v", v, ok)
+	}
+	if v, ok := NewSpec(raw).Label("l"); !ok || v != "x" {
+		t.Errorf("label after an escaped one = %q, %v", v, ok)
+	}
+}
+
+// TestReadBuildInput checks the canonical BuildInput reader against the decoder.
+func TestReadBuildInput(t *testing.T) {
+	spec := canonical(t, `{"slot":"a","kind":{"extension":{"type":"t","spec":{"x":"}"}}},"timeout":1}`)
+	for _, env := range []abi.Env{nil, {{Key: "A", Value: "1"}, {Key: "B", Value: "q\"uote"}}} {
+		in, err := json.Marshal(abi.BuildInput{RunID: "r-a-1", Runner: "r", Env: env, Spec: mustSpec(t, spec)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := readBuildInput(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.RunID != "r-a-1" || got.Runner != "r" || !reflect.DeepEqual(got.Env, env) || string(got.Spec) != string(spec) {
+			t.Errorf("%s: read %+v", in, got)
+		}
+	}
+	got, err := readBuildInput([]byte(`{ "spec": {"slot":"a"}, "runner": "r", "runId": "x" }`))
+	if err != nil || got.RunID != "x" || got.Runner != "r" || string(got.Spec) != `{"slot":"a"}` {
+		t.Errorf("non-canonical build input: %+v, %v", got, err)
+	}
+	if _, err := readBuildInput([]byte(`{"runId":"x","runner":"r","spec":`)); err == nil {
+		t.Error("a truncated build input was read")
+	}
+}
+
+func mustSpec(t *testing.T, raw []byte) *abi.TaskSpec {
+	t.Helper()
+	s, err := abi.ParseTaskSpec(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func TestSpecSlowPath(t *testing.T) {
 	var s Spec
 	s.reset([]byte(`{ "timeout": 1, "kind": {"extension": {"spec": {"a": 1}, "type": "t"}}, "slot": "x", "labels": {"app": "demo"} }`))

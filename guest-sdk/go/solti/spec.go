@@ -8,8 +8,10 @@ import (
 
 // Spec is a lazy view of a task spec in the host's canonical JSON. Nothing is decoded until
 // asked: [Spec.Kind] and [Spec.ExtensionSpec] scan the few bytes they need (the kind is the
-// second field of canonical JSON), which keeps supports calls in the microseconds, while
-// [Spec.Decode] runs the full decoder once per call and caches the result.
+// second field of canonical JSON), [Spec.Label] reads the labels object in place and
+// [Spec.Labels] decodes it alone (labels come last: the members before it are skipped once),
+// which keeps supports calls in the microseconds, while [Spec.Decode] runs the full decoder
+// once per call and caches the result.
 //
 // A Spec and the slices it returns are valid only during the call that received it.
 type Spec struct {
@@ -21,6 +23,12 @@ type Spec struct {
 	extAt   int  // where the extension spec starts in raw, found by scan; -1: none
 	extDone bool // ext is known
 	ext     json.RawMessage
+
+	kindAt   int // where the kind's value starts in raw (canonical); -1: not canonical
+	restDone bool
+	labelsAt int // where the labels object starts in raw, found by members; -1: none
+	labels   map[string]string
+	labDone  bool
 
 	decoded *abi.TaskSpec
 	decErr  error
@@ -102,29 +110,95 @@ func (s *Spec) Decode() (*abi.TaskSpec, error) {
 	return s.decoded, s.decErr
 }
 
-// Labels returns the task's labels (nil when it has none or the spec does not decode). It
-// decodes the whole spec: labels come last in canonical JSON.
+// Labels returns the task's labels (nil when it has none or the spec does not decode). In
+// canonical JSON it decodes the labels object alone, once: the members before it are skipped,
+// not decoded.
 func (s *Spec) Labels() map[string]string {
-	t, err := s.Decode()
-	if err != nil {
-		return nil
+	if !s.labDone {
+		s.labDone = true
+		if at := s.findLabels(); at >= 0 {
+			if end := skipValue(s.raw, at); end >= 0 {
+				_ = json.Unmarshal(s.raw[at:end], &s.labels)
+			}
+		} else if s.kindAt < 0 {
+			if t, err := s.Decode(); err == nil {
+				s.labels = t.Labels
+			}
+		}
 	}
-	return t.Labels
+	return s.labels
 }
 
-// Label returns the value of one task label.
+// Label returns the value of one task label. In canonical JSON it reads the labels object in
+// place, without decoding the spec or building the label map.
 func (s *Spec) Label(key string) (string, bool) {
+	if s.labDone || s.findLabels() < 0 {
+		v, ok := s.Labels()[key]
+		return v, ok
+	}
+	b, i := s.raw, s.labelsAt+1
+	for i < len(b) && b[i] == '"' {
+		k, next, plain := plainString(b, i)
+		if !plain || !hasPrefixAt(b, next, ":") {
+			break // an escaped key: let the decoder read it
+		}
+		v := next + 1
+		end := skipString(b, v)
+		if end < 0 {
+			break
+		}
+		if string(k) == key {
+			if val, _, plain := plainString(b, v); plain {
+				return string(val), true
+			}
+			break // an escaped value: decode it
+		}
+		if i = end; hasPrefixAt(b, i, ",") {
+			i++
+		}
+	}
 	v, ok := s.Labels()[key]
 	return v, ok
+}
+
+// findLabels returns where the labels object starts in canonical JSON, or -1 (none, or not
+// canonical). It skips the kind's value (often most of the input) once per spec, then the
+// members after it: canonical labels come last.
+func (s *Spec) findLabels() int {
+	s.scan()
+	if s.restDone {
+		return s.labelsAt
+	}
+	s.restDone, s.labelsAt = true, -1
+	if s.kindAt < 0 {
+		return -1
+	}
+	b := s.raw
+	i := skipValue(b, s.kindAt)
+	for i >= 0 && hasPrefixAt(b, i, `,"`) {
+		k, next, plain := plainString(b, i+1)
+		if !plain || !hasPrefixAt(b, next, ":") {
+			return -1
+		}
+		if string(k) == "labels" {
+			if hasPrefixAt(b, next+1, "{") {
+				s.labelsAt = next + 1
+			}
+			return s.labelsAt
+		}
+		i = skipValue(b, next+1)
+	}
+	return -1
 }
 
 func (s *Spec) scan() {
 	if s.scanned {
 		return
 	}
-	s.scanned, s.extAt = true, -1
+	s.scanned, s.extAt, s.kindAt, s.labelsAt = true, -1, -1, -1
 	if name, extAt, isExt, ok := scanKind(s.raw); ok {
 		s.kind, s.extAt, s.isExt = intern(name), extAt, isExt
+		s.kindAt = kindValueAt(s.raw)
 		return
 	}
 	// Not canonical JSON (a hand-made test input, say): take the slow, general road.
@@ -207,6 +281,11 @@ func scanKind(b []byte) (name []byte, extAt int, isExt bool, ok bool) {
 		return name, i + len(specKey), true, true
 	}
 	return nil, -1, false, false
+}
+
+// kindValueAt returns where the kind's value starts in canonical JSON that scanKind read.
+func kindValueAt(b []byte) int {
+	return skipString(b, len(`{"slot":`)) + len(`,"kind":`)
 }
 
 func hasPrefixAt(b []byte, i int, p string) bool {

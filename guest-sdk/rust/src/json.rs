@@ -31,6 +31,15 @@ impl Value {
         Ok(v)
     }
 
+    /// Parses the one JSON value that starts at `text[at]` and returns it with the index just
+    /// after it; what follows is not looked at. The SDK uses it to read one part of a larger
+    /// document without parsing the rest.
+    pub fn parse_at(text: &[u8], at: usize) -> Result<(Value, usize), ParseError> {
+        let mut p = Parser { b: text, i: at, depth: 0 };
+        let v = p.value()?;
+        Ok((v, p.i))
+    }
+
     /// The member `key` of an object.
     pub fn get(&self, key: &str) -> Option<&Value> {
         match self {
@@ -197,6 +206,61 @@ pub fn write_string(out: &mut String, s: &str) {
         }
     }
     out.push('"');
+}
+
+/// Returns the index just after the compact JSON value that starts at `b[i]`, without decoding
+/// it: it balances brackets and skips strings, and checks nothing else (a parser reading the
+/// value later does). `None` when the value is unterminated.
+pub fn skip_value(b: &[u8], i: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' => skip_string(b, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            while j < b.len() {
+                match b[j] {
+                    b'"' => {
+                        j = skip_string(b, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            None
+        }
+        _ => {
+            let n = b[i..].iter().position(|&c| c == b',' || c == b'}' || c == b']').unwrap_or(b.len() - i);
+            if n == 0 {
+                None
+            } else {
+                Some(i + n)
+            }
+        }
+    }
+}
+
+/// Returns the index just after the JSON string that starts at `b[i]`.
+pub fn skip_string(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let mut j = i + 1;
+    while j < b.len() {
+        match b[j] {
+            b'\\' => j += 2,
+            b'"' => return Some(j + 1),
+            _ => j += 1,
+        }
+    }
+    None
 }
 
 /// A JSON syntax error, with the byte offset where it was found.
@@ -444,5 +508,17 @@ mod tests {
         assert_eq!(v, again);
         assert!(Value::parse(b"{\"a\":1,}").is_err());
         assert!(Value::parse(b"01").is_err());
+    }
+
+    #[test]
+    fn skip_and_parse_at() {
+        let text = br#"{"a":{"b":["}",1]},"c":"x\"y",true]"#;
+        assert_eq!(skip_value(text, 5), Some(18));
+        assert_eq!(skip_value(text, 23), Some(29));
+        assert_eq!(skip_value(text, 30), Some(34));
+        assert_eq!(skip_value(b"{\"a\":1", 0), None);
+        let (v, end) = Value::parse_at(text, 5).unwrap();
+        assert_eq!(end, 18);
+        assert_eq!(v.to_json(), r#"{"b":["}",1]}"#);
     }
 }

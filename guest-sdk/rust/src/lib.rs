@@ -91,71 +91,317 @@ impl From<json::ParseError> for Error {
 // ---------------------------------------------------------------------------------------------
 // Inputs
 
-/// A task spec (ABI §5.1), parsed, with typed access to what runners need.
+/// A cell written at most once, for the parts of a [`Spec`] parsed on demand (the crate builds
+/// with Rust 1.63, which has no `std::cell::OnceCell`).
+struct Once<T>(std::cell::UnsafeCell<Option<T>>);
+
+impl<T> Once<T> {
+    fn new() -> Once<T> {
+        Once(std::cell::UnsafeCell::new(None))
+    }
+    fn with(v: T) -> Once<T> {
+        Once(std::cell::UnsafeCell::new(Some(v)))
+    }
+    fn get_or_init(&self, f: impl FnOnce() -> T) -> &T {
+        // SAFETY: UnsafeCell makes the owner !Sync, so no other thread sees the cell; the value
+        // is written once, before the first reference to it exists, and never again; f never
+        // reaches this cell.
+        unsafe {
+            if (*self.0.get()).is_none() {
+                let v = f();
+                *self.0.get() = Some(v);
+            }
+            (*self.0.get()).as_ref().unwrap()
+        }
+    }
+    fn get(&self) -> Option<&T> {
+        // SAFETY: as in get_or_init: once set, the value is never replaced.
+        unsafe { (*self.0.get()).as_ref() }
+    }
+}
+
+impl<T: Clone> Clone for Once<T> {
+    fn clone(&self) -> Once<T> {
+        match self.get() {
+            Some(v) => Once::with(v.clone()),
+            None => Once::new(),
+        }
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Once<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
+/// A task spec (ABI §5.1), read lazily. Before `supports` is called only the kind is read, by a
+/// scan of the first bytes of the host's canonical JSON (ABI §5 fixes the field order: `slot`,
+/// then `kind`); every other part is parsed when first asked for and kept, so nothing is parsed
+/// twice. Input that is not canonical JSON (a hand-made test input) is parsed whole instead.
 #[derive(Clone, Debug)]
 pub struct Spec {
-    v: Value,
+    raw: Vec<u8>,
+    /// Canonical JSON: where the slot's and the kind name's bytes are in raw.
+    canonical: bool,
+    slot: (usize, usize),
+    kind: (usize, usize),
+    is_ext: bool,
+    /// Where the kind's body value starts (0: "embedded", no body), and where an extension's
+    /// spec value starts (0: none).
+    body_at: usize,
+    spec_at: usize,
+    /// Otherwise: the kind name, read from the whole value.
+    kind_owned: String,
+    whole: Once<Value>,
+    body: Once<Option<Value>>,
+    ext: Once<Option<Value>>,
+    /// The members after the kind (timeout, restart, ..., labels), parsed on first use.
+    rest: Once<Vec<(String, Value)>>,
+}
+
+/// Reads an escape-free string at b[i]; returns its byte range and the index after it.
+fn plain_string(b: &[u8], i: usize) -> Option<((usize, usize), usize)> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let n = b[i + 1..].iter().position(|&c| c == b'"' || c == b'\\')?;
+    if b[i + 1 + n] != b'"' {
+        return None;
+    }
+    Some(((i + 1, i + 1 + n), i + 2 + n))
+}
+
+fn lit(b: &[u8], i: usize, p: &[u8]) -> Option<usize> {
+    if b.len() >= i && b[i..].starts_with(p) {
+        Some(i + p.len())
+    } else {
+        None
+    }
 }
 
 impl Spec {
-    /// Parses a TaskSpec (for native tests of a runner).
+    /// Parses a TaskSpec (for native tests of a runner): the whole document is checked here,
+    /// where the SDK's own exports only read what the runner asks for.
     pub fn parse(json: &[u8]) -> Result<Spec, Error> {
         let v = Value::parse(json)?;
         if v.as_object().is_none() {
             return Err(Error::invalid_spec("the task spec is not a JSON object"));
         }
-        Ok(Spec { v })
+        let mut s = Spec::raw(json.to_vec());
+        s.whole = Once::with(v);
+        if !s.scan() {
+            s.from_whole();
+        }
+        Ok(s)
     }
 
-    /// The whole spec.
+    /// Reads the task spec the host sent: only the kind, unless it is not canonical JSON.
+    fn from_host(raw: Vec<u8>) -> Result<Spec, Error> {
+        let mut s = Spec::raw(raw);
+        s.read()?;
+        Ok(s)
+    }
+
+    /// read reads the kind of a spec made by [`Spec::raw`], in place (supports' hot path moves
+    /// no Spec around: on wasm32 each move is a memcpy of the whole struct).
+    fn read(&mut self) -> Result<(), Error> {
+        if self.scan() {
+            return Ok(());
+        }
+        let v = Value::parse(&self.raw)?;
+        if v.as_object().is_none() {
+            return Err(Error::invalid_spec("the task spec is not a JSON object"));
+        }
+        self.whole = Once::with(v);
+        self.from_whole();
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn raw(raw: Vec<u8>) -> Spec {
+        Spec {
+            raw,
+            canonical: false,
+            slot: (0, 0),
+            kind: (0, 0),
+            is_ext: false,
+            body_at: 0,
+            spec_at: 0,
+            kind_owned: String::new(),
+            whole: Once::new(),
+            body: Once::new(),
+            ext: Once::new(),
+            rest: Once::new(),
+        }
+    }
+
+    /// scan reads the kind of canonical JSON: {"slot":"s","kind":"embedded",...},
+    /// {"slot":"s","kind":{"tag":B},...} or {"slot":"s","kind":{"extension":{"type":"t","spec":V}},...}.
+    fn scan(&mut self) -> bool {
+        let b = &self.raw;
+        let scanned = (|| {
+            let i = lit(b, 0, b"{\"slot\":")?;
+            let (slot, i) = plain_string(b, i)?;
+            let i = lit(b, i, b",\"kind\":")?;
+            if b.get(i) == Some(&b'"') {
+                let (kind, _) = plain_string(b, i)?;
+                return Some((slot, kind, false, 0, 0));
+            }
+            let (tag, i) = plain_string(b, lit(b, i, b"{")?)?;
+            let i = lit(b, i, b":")?;
+            if &b[tag.0..tag.1] != b"extension" {
+                return Some((slot, tag, false, i, 0));
+            }
+            let (kind, j) = plain_string(b, lit(b, i, b"{\"type\":")?)?;
+            match b.get(j) {
+                Some(b'}') => Some((slot, kind, true, i, 0)),
+                _ => Some((slot, kind, true, i, lit(b, j, b",\"spec\":")?)),
+            }
+        })();
+        match scanned {
+            Some((slot, kind, is_ext, body_at, spec_at)) if std::str::from_utf8(&b[kind.0..kind.1]).is_ok() => {
+                self.canonical = true;
+                self.slot = slot;
+                self.kind = kind;
+                self.is_ext = is_ext;
+                self.body_at = body_at;
+                self.spec_at = spec_at;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// from_whole reads the kind from the whole parsed value (input that is not canonical).
+    fn from_whole(&mut self) {
+        let v = self.value();
+        let (kind, is_ext) = match v.get("kind") {
+            Some(Value::String(s)) => (s.clone(), false),
+            Some(Value::Object(m)) => match m.first() {
+                Some((k, body)) if k == "extension" => (body.get("type").and_then(Value::as_str).unwrap_or("").to_string(), true),
+                Some((k, _)) => (k.clone(), false),
+                None => (String::new(), false),
+            },
+            _ => (String::new(), false),
+        };
+        self.kind_owned = kind;
+        self.is_ext = is_ext;
+        self.canonical = false;
+    }
+
+    /// Gives back the spec's bytes (the SDK reuses them as the next call's input buffer).
+    fn into_raw(self) -> Vec<u8> {
+        self.raw
+    }
+
+    fn str_at(&self, r: (usize, usize)) -> &str {
+        std::str::from_utf8(&self.raw[r.0..r.1]).unwrap_or("")
+    }
+
+    /// The whole spec, parsed on first use.
     pub fn value(&self) -> &Value {
-        &self.v
+        self.whole.get_or_init(|| Value::parse(&self.raw).unwrap_or(Value::Null))
+    }
+    /// The spec's JSON, as the host sent it.
+    pub fn json(&self) -> &[u8] {
+        &self.raw
     }
     /// The task's slot.
     pub fn slot(&self) -> &str {
-        self.v.get("slot").and_then(Value::as_str).unwrap_or("")
+        if self.canonical {
+            return self.str_at(self.slot);
+        }
+        self.value().get("slot").and_then(Value::as_str).unwrap_or("")
     }
     /// The kind's name: an extension's type (`"http-check"`), or `subprocess`, `wasm`,
     /// `container`, `embedded`.
     pub fn kind(&self) -> &str {
-        match self.v.get("kind") {
-            Some(Value::String(s)) => s,
-            Some(Value::Object(m)) => match m.first() {
-                Some((k, body)) if k == "extension" => body.get("type").and_then(Value::as_str).unwrap_or(""),
-                Some((k, _)) => k,
-                None => "",
-            },
-            _ => "",
+        if self.canonical {
+            return self.str_at(self.kind);
         }
+        &self.kind_owned
     }
     /// Whether the kind is an extension kind.
     pub fn is_extension(&self) -> bool {
-        self.v.path(&["kind", "extension"]).is_some()
+        self.is_ext
     }
     /// The body of the kind: `{"mode":…,"env":…}` for subprocess, `{"type","spec"}` for an
     /// extension.
     pub fn kind_body(&self) -> Option<&Value> {
-        self.v.get("kind")?.as_object()?.first().map(|(_, b)| b)
+        self.body
+            .get_or_init(|| {
+                if !self.canonical {
+                    return self.value().get("kind")?.as_object()?.first().map(|(_, b)| b.clone());
+                }
+                if self.body_at == 0 {
+                    return None;
+                }
+                Value::parse_at(&self.raw, self.body_at).ok().map(|(v, _)| v)
+            })
+            .as_ref()
     }
     /// An extension kind's `spec` (free JSON), if any.
     pub fn extension_spec(&self) -> Option<&Value> {
-        self.v.path(&["kind", "extension", "spec"])
+        self.ext
+            .get_or_init(|| {
+                if !self.canonical {
+                    return self.value().path(&["kind", "extension", "spec"]).cloned();
+                }
+                if let Some(body) = self.body.get() {
+                    return body.as_ref()?.get("spec").cloned();
+                }
+                if self.spec_at == 0 {
+                    return None;
+                }
+                Value::parse_at(&self.raw, self.spec_at).ok().map(|(v, _)| v)
+            })
+            .as_ref()
+    }
+    /// member returns a top-level member after the kind: in canonical JSON, the members after
+    /// the kind are parsed once, and the kind's body (which holds an extension's spec, often
+    /// most of the input) is skipped, not parsed.
+    fn member(&self, key: &str) -> Option<&Value> {
+        if !self.canonical {
+            return self.value().get(key);
+        }
+        let rest = self.rest.get_or_init(|| self.parse_rest().unwrap_or_default());
+        rest.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+    fn parse_rest(&self) -> Option<Vec<(String, Value)>> {
+        let b = &self.raw;
+        let mut i = if self.body_at == 0 {
+            plain_string(b, self.kind.0 - 1)?.1
+        } else {
+            lit(b, json::skip_value(b, self.body_at)?, b"}")?
+        };
+        let mut out = Vec::new();
+        while b.get(i) == Some(&b',') {
+            let (k, j) = Value::parse_at(b, i + 1).ok()?;
+            let j = lit(b, j, b":")?;
+            let (v, j) = Value::parse_at(b, j).ok()?;
+            if let Value::String(k) = k {
+                out.push((k, v));
+            }
+            i = j;
+        }
+        Some(out)
     }
     /// The timeout per attempt, in milliseconds.
     pub fn timeout_ms(&self) -> Option<i64> {
-        self.v.get("timeout").and_then(Value::as_i64)
+        self.member("timeout").and_then(Value::as_i64)
     }
     /// `maxRetries`, when set.
     pub fn max_retries(&self) -> Option<i64> {
-        self.v.get("maxRetries").and_then(Value::as_i64)
+        self.member("maxRetries").and_then(Value::as_i64)
     }
     /// The task's labels, in key order.
     pub fn labels(&self) -> Vec<(&str, &str)> {
-        string_map(self.v.get("labels"))
+        string_map(self.member("labels"))
     }
     /// One label.
     pub fn label(&self, key: &str) -> Option<&str> {
-        self.v.path(&["labels", key]).and_then(Value::as_str)
+        self.member("labels").and_then(|l| l.get(key)).and_then(Value::as_str)
     }
     /// The kind's own env (subprocess, wasm, container), in key order. The build input's
     /// [`BuildRequest::env`] is this merged with the host's env: prefer it.
@@ -187,16 +433,44 @@ pub struct BuildRequest {
 }
 
 impl BuildRequest {
+    /// Parses a BuildInput. Canonical input, {"runId":"r","runner":"n"[,"env":{...}],"spec":S},
+    /// is read without parsing the spec (S is the rest but the closing brace); other JSON is
+    /// parsed whole.
     pub fn parse(json: &[u8]) -> Result<BuildRequest, Error> {
+        if let Some(r) = BuildRequest::canonical(json) {
+            return Ok(r);
+        }
         let v = Value::parse(json).map_err(|e| Error::internal(format!("build input: {}", e)))?;
         let spec = match v.get("spec") {
-            Some(s @ Value::Object(_)) => Spec { v: s.clone() },
+            Some(s @ Value::Object(_)) => Spec::parse(s.to_json().as_bytes())?,
             _ => return Err(Error::internal("build input: no spec")),
         };
         Ok(BuildRequest {
             run_id: v.get("runId").and_then(Value::as_str).unwrap_or("").to_string(),
             runner: v.get("runner").and_then(Value::as_str).unwrap_or("").to_string(),
             env: owned_map(v.get("env")),
+            spec,
+        })
+    }
+
+    fn canonical(b: &[u8]) -> Option<BuildRequest> {
+        let (id, i) = plain_string(b, lit(b, 0, b"{\"runId\":")?)?;
+        let (runner, mut i) = plain_string(b, lit(b, i, b",\"runner\":")?)?;
+        let mut env = Vec::new();
+        if let Some(j) = lit(b, i, b",\"env\":") {
+            let (v, end) = Value::parse_at(b, j).ok()?;
+            env = owned_map(Some(&v));
+            i = end;
+        }
+        let i = lit(b, i, b",\"spec\":")?;
+        if b.len() < i + 2 || b[b.len() - 1] != b'}' {
+            return None;
+        }
+        let spec = Spec::from_host(b[i..b.len() - 1].to_vec()).ok()?;
+        Some(BuildRequest {
+            run_id: std::str::from_utf8(&b[id.0..id.1]).ok()?.to_string(),
+            runner: std::str::from_utf8(&b[runner.0..runner.1]).ok()?.to_string(),
+            env,
             spec,
         })
     }
@@ -522,11 +796,21 @@ mod host {
         fn solti_log(level: i32, ptr: *const u8, len: u32);
     }
     pub fn input(len: i32) -> Vec<u8> {
+        input_into(Vec::new(), len)
+    }
+    /// input_into reads the input into buf, reusing its capacity.
+    pub fn input_into(mut buf: Vec<u8>, len: i32) -> Vec<u8> {
         let n = if len > 0 { len as usize } else { 0 };
-        let mut buf = vec![0u8; n];
+        buf.clear();
+        buf.reserve(n);
         if n > 0 {
-            // SAFETY: the host writes exactly n bytes at buf's address.
-            unsafe { solti_input(buf.as_mut_ptr()) }
+            // SAFETY: the host writes exactly n bytes at buf's address (or traps the call), so
+            // all n bytes are initialised before the length covers them; not zeroing them first
+            // saves a pass over the input.
+            unsafe {
+                solti_input(buf.as_mut_ptr());
+                buf.set_len(n);
+            }
         }
         buf
     }
@@ -556,6 +840,10 @@ mod host {
     // Outside wasm (native unit tests of a runner) there is no host: logs go to stderr.
     pub fn input(_len: i32) -> Vec<u8> {
         Vec::new()
+    }
+    pub fn input_into(mut buf: Vec<u8>, _len: i32) -> Vec<u8> {
+        buf.clear();
+        buf
     }
     pub fn output(_b: &[u8]) {}
     pub fn log(level: i32, b: &[u8]) {
@@ -620,9 +908,16 @@ pub mod __export {
         hook();
         reply(0, r.describe().to_json().as_bytes())
     }
+    /// The input buffer of supports, kept across calls: the hot path allocates nothing.
+    static mut SUPPORTS_INPUT: Vec<u8> = Vec::new();
+
     pub fn supports(r: &dyn Runner, len: i32) -> i32 {
         hook();
-        let res = Spec::parse(&host::input(len)).and_then(|s| r.supports(&s));
+        // SAFETY: a wasm instance is single-threaded and supports does not re-enter itself.
+        let buf = host::input_into(unsafe { std::mem::take(&mut SUPPORTS_INPUT) }, len);
+        let mut s = Spec::raw(buf);
+        let res = s.read().and_then(|_| r.supports(&s));
+        unsafe { SUPPORTS_INPUT = s.into_raw() };
         match res {
             Ok(true) => 1,
             Ok(false) => 0,
@@ -691,6 +986,24 @@ mod tests {
         assert_eq!(s.timeout_ms(), Some(5));
         assert_eq!(s.label("k"), Some("v"));
         assert_eq!(s.extension_spec().unwrap().to_json(), r#"{"x":1}"#);
+        // The host's path reads the kind alone, and the rest on demand.
+        let h = Spec::from_host(br#"{"slot":"a","kind":{"extension":{"type":"t","spec":{"x":[1,"}"]}}},"timeout":5,"labels":{"k":"v"}}"#.to_vec()).unwrap();
+        assert_eq!((h.slot(), h.kind(), h.is_extension()), ("a", "t", true));
+        assert_eq!(h.label("k"), Some("v"));
+        assert_eq!(h.timeout_ms(), Some(5));
+        assert_eq!(h.extension_spec().unwrap().to_json(), r#"{"x":[1,"}"]}"#);
+        assert_eq!(h.kind_body().unwrap().get("type").and_then(Value::as_str), Some("t"));
+        let e = Spec::from_host(br#"{"slot":"b","kind":"embedded","timeout":7}"#.to_vec()).unwrap();
+        assert_eq!((e.kind(), e.is_extension(), e.timeout_ms()), ("embedded", false, Some(7)));
+        assert!(e.kind_body().is_none());
+        let sp = Spec::from_host(br#"{"slot":"c","kind":{"subprocess":{"mode":{"command":{"command":"ls"}},"env":{"A":"1"}}},"timeout":9}"#.to_vec()).unwrap();
+        assert_eq!((sp.kind(), sp.timeout_ms(), sp.kind_env()), ("subprocess", Some(9), vec![("A", "1")]));
+        // Not canonical: parsed whole.
+        let n = Spec::from_host(br#"{ "kind": {"extension": {"spec": 1, "type": "u"}}, "slot": "d" }"#.to_vec()).unwrap();
+        assert_eq!((n.slot(), n.kind(), n.extension_spec().unwrap().to_json()), ("d", "u", "1".to_string()));
+        assert!(Spec::from_host(b"{nope".to_vec()).is_err());
+        let b = BuildRequest::parse(br#"{"runId":"r-a-1","runner":"r","env":{"E":"2"},"spec":{"slot":"a","kind":"embedded","timeout":3}}"#).unwrap();
+        assert_eq!((b.run_id.as_str(), b.runner.as_str(), b.env.clone(), b.spec.timeout_ms()), ("r-a-1", "r", vec![("E".to_string(), "2".to_string())], Some(3)));
         let p = Plan::exec("ls", ["-l"]).env("B", "2").env("A", "1");
         assert_eq!(p.to_json(), r#"{"exec":{"command":"ls","args":["-l"],"env":{"A":"1","B":"2"},"cwd":"","failOnNonZero":true}}"#);
     }

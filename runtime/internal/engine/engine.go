@@ -166,7 +166,8 @@ type Mount struct {
 
 // Instance is one instantiated module. It serves one call at a time.
 type Instance interface {
-	// Func returns the exported function name, or nil.
+	// Func returns the exported function name, or nil. A handle may be costly (wazero gives
+	// each its own call stack): callers make one per export they call and keep it.
 	Func(name string) Func
 	// Memory returns the exported memory, or nil.
 	Memory() Memory

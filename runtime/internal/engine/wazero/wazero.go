@@ -1,8 +1,14 @@
 // Package wazero implements the engine seam with wazero, the pure-Go WebAssembly runtime.
 //
-// Each compiled module gets its own wazero.Runtime holding the host module and WASI, so that
-// closing a module frees everything it owned and no module can see another's instances. The
-// compilation cache is shared by all of them.
+// An engine holds one wazero.Runtime, with the host module and WASI instantiated once, and
+// compiles every module into it. Modules stay isolated: every instance is anonymous, so no
+// module can import or even name another's instances, and host functions find their call's
+// state through the context, never through a shared instance. Closing a module frees its
+// compiled code (wazero counts references to code compiled from the same bytes).
+//
+// One runtime per engine rather than one per module is what makes a loaded module as light as
+// raw wazero's: a wazero.Runtime per module costs a store, a compiled and instantiated host
+// module and, for WASI guests, a WASI instance (BENCHMARKS.md, "Module weight").
 package wazero
 
 import (
@@ -33,8 +39,8 @@ func init() {
 
 type eng struct {
 	opts  engine.Options
-	cfg   wazero.RuntimeConfig
 	cache wazero.CompilationCache
+	rt    wazero.Runtime // every module's code and instances, with the host module and WASI
 }
 
 // primeOnce works around a data race in wazero v1.12.0 (wazero#2532, fixed after it): the
@@ -62,41 +68,36 @@ func newEngine(o engine.Options, base func() wazero.RuntimeConfig) (*eng, error)
 	} else {
 		e.cache = wazero.NewCompilationCache() // in memory: shared by this engine's runtimes
 	}
-	e.cfg = base().
+	cfg := base().
 		WithCompilationCache(e.cache).
 		WithCoreFeatures(api.CoreFeaturesV2)
+	ctx := context.Background()
+	e.rt = wazero.NewRuntimeWithConfig(ctx, cfg)
+	// The ABI check refuses any import outside these two modules, so linking both for every
+	// module gives none of them more than it may use.
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, e.rt); err != nil {
+		_ = e.Close(ctx)
+		return nil, fmt.Errorf("instantiate WASI: %w", err)
+	}
+	if err := e.linkHost(ctx, e.rt); err != nil {
+		_ = e.Close(ctx)
+		return nil, err
+	}
 	return e, nil
 }
 
-func (e *eng) Close(ctx context.Context) error { return e.cache.Close(ctx) }
+// Close closes the runtime (every instance and module still open), then the cache.
+func (e *eng) Close(ctx context.Context) error {
+	return errors.Join(e.rt.Close(ctx), e.cache.Close(ctx))
+}
 
 func (e *eng) Compile(ctx context.Context, wasm []byte) (engine.Module, error) {
-	rt := wazero.NewRuntimeWithConfig(ctx, e.cfg)
-	compiled, err := rt.CompileModule(ctx, wasm)
+	compiled, err := e.rt.CompileModule(ctx, mergeDataSegments(wasm))
 	if err != nil {
-		_ = rt.Close(ctx)
 		return nil, err
 	}
-	m := &module{rt: rt, compiled: compiled}
+	m := &module{rt: e.rt, compiled: compiled}
 	m.imports, m.exports = describe(compiled)
-	// Link only what the module imports: a module that does not import WASI gets no WASI.
-	needWASI, needHost := false, false
-	for _, im := range m.imports {
-		needWASI = needWASI || im.Module == wasi_snapshot_preview1.ModuleName
-		needHost = needHost || im.Module != wasi_snapshot_preview1.ModuleName
-	}
-	if needWASI {
-		if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
-			_ = rt.Close(ctx)
-			return nil, fmt.Errorf("instantiate WASI: %w", err)
-		}
-	}
-	if needHost {
-		if err := e.linkHost(ctx, rt); err != nil {
-			_ = rt.Close(ctx)
-			return nil, err
-		}
-	}
 	return m, nil
 }
 
@@ -132,14 +133,12 @@ type module struct {
 func (m *module) Imports() []engine.Import { return m.imports }
 func (m *module) Exports() []engine.Export { return m.exports }
 
-// Close releases the module's runtime: its compiled code, host modules and any instance left.
-// The compiled module is closed first: with a compilation cache, the runtime shares its engine
-// and would otherwise keep the machine code until the cache closes (about 20 MB per version of
-// a Go module, for every version a hot-reloading host ever loaded). A later load of the same
-// bytes compiles again, or reads the on-disk cache.
+// Close releases the module's compiled code; the runtime closes its instances first (pools
+// drain before they close the module). Without it the engine would keep the machine code until
+// it closes (about 20 MB per version of a Go module, for every version a hot-reloading host
+// ever loaded). A later load of the same bytes compiles again, or reads the on-disk cache.
 func (m *module) Close(ctx context.Context) error {
-	_ = m.compiled.Close(ctx)
-	return m.rt.Close(ctx)
+	return m.compiled.Close(ctx)
 }
 
 func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (engine.Instance, error) {
@@ -183,23 +182,21 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 		return nil, convertErr(err)
 	}
 	inst.mod = mod
-	inst.funcs = map[string]*fn{}
-	for name, def := range mod.ExportedFunctionDefinitions() {
-		inst.funcs[name] = &fn{f: mod.ExportedFunction(name), def: def}
-	}
 	return inst, nil
 }
 
 type instance struct {
 	mod   api.Module
-	funcs map[string]*fn
 	mem   *cappedMemory
 	roots []*os.Root // the mounts' directories, closed with the instance
 }
 
+// Func makes a new handle on each call: in wazero each handle carries its own 10 KiB call
+// stack, so making one for every export of every instance would triple the weight of an idle
+// instance of a small module. The caller keeps the handles it calls often.
 func (i *instance) Func(name string) engine.Func {
-	if f, ok := i.funcs[name]; ok {
-		return f
+	if f := i.mod.ExportedFunction(name); f != nil {
+		return &fn{f: f}
 	}
 	return nil
 }
@@ -234,10 +231,7 @@ func (i *instance) Close(ctx context.Context) error {
 	return err
 }
 
-type fn struct {
-	f   api.Function
-	def api.FunctionDefinition
-}
+type fn struct{ f api.Function }
 
 func (f *fn) Call(ctx context.Context, stack []uint64) error {
 	if err := f.f.CallWithStack(ctx, stack); err != nil {
