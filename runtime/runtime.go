@@ -9,6 +9,7 @@ package runtime
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/internal/testengine"
 	"github.com/solti-wasm/solti-wasm/runtime/internal/engine"
 	_ "github.com/solti-wasm/solti-wasm/runtime/internal/engine/wazero" // registers "wazero"
 )
@@ -45,7 +47,7 @@ type Runtime struct {
 // New returns a runtime with cfg.
 func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.Engine == "" {
-		cfg.Engine = "wazero"
+		cfg.Engine = cmp.Or(testengine.Name(), "wazero") // a test run may choose another
 	}
 	limits := cfg.Limits.withDefaults()
 	rt := &Runtime{

@@ -121,6 +121,24 @@ type Options struct {
 	// Interruptible makes calls stop when their context is done, at a cost per call and per
 	// loop iteration (wazero's close-on-context-done). An interrupted instance is unusable.
 	Interruptible bool
+	// Fuel turns on the engine's fuel meter: instances then implement Fueled. Engines that
+	// cannot meter fuel ignore it (wazero today; see Fueled).
+	Fuel bool
+}
+
+// Fueled is an instance whose execution is metered in fuel units, when the engine was made
+// with Options.Fuel and supports it (wasmtime: native fuel, about one unit per wasm operator,
+// none for nop, drop, block and loop markers). A fresh instance has unlimited fuel; SetFuel
+// bounds the calls that follow, and a call that needs more fails with a *TrapError wrapping
+// ErrFuelExhausted. The meter spans calls: set it before a call, read FuelConsumed after.
+//
+// It is the seam's one meter, so that a fuel pass on another engine (a module rewritten to
+// charge a global) reports through the same interface and units stay comparable per engine.
+type Fueled interface {
+	// SetFuel sets the fuel left to units and restarts FuelConsumed from zero.
+	SetFuel(units uint64) error
+	// FuelConsumed is the fuel used since the last SetFuel (or since instantiation).
+	FuelConsumed() (uint64, error)
 }
 
 // Engine compiles modules.
@@ -181,6 +199,8 @@ type Memory interface {
 var (
 	ErrDeadline = errors.New("deadline exceeded")
 	ErrCanceled = errors.New("canceled")
+	// ErrFuelExhausted is the Cause of the *TrapError of a call that ran out of fuel.
+	ErrFuelExhausted = errors.New("fuel exhausted")
 )
 
 // TrapError is a guest trap or a host function's panic.
