@@ -18,6 +18,8 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/internal/testengine"
+	"github.com/solti-wasm/solti-wasm/runtime"
 )
 
 // The harness is a minimal ABI v1 host on wazero, independent of runtime/ on purpose: it
@@ -64,7 +66,13 @@ var (
 	harnesses = map[string]*harness{}
 )
 
+// TestMain runs the suite; the runtime's part (TestConformanceLoadsInRuntime) uses the engine
+// SOLTI_TEST_ENGINE names, the harness always wazero.
 func TestMain(m *testing.M) {
+	if err := testengine.Select(runtime.Engines()); err != nil {
+		fmt.Fprintln(os.Stderr, "TestMain:", err)
+		os.Exit(2)
+	}
 	code := m.Run()
 	for _, h := range harnesses {
 		_ = h.rt.Close(context.Background())

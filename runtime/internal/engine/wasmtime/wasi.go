@@ -12,12 +12,13 @@ import (
 
 // outputs passes a WASI guest's stdout and stderr to io.Writers. wasmtime's WASI writes only
 // to files it opens itself, so each stream goes to an unlinked temporary file that is read
-// back after every call and instantiation (flush), in order, before the caller looks at the
-// writer: a trap's explanation sees all the guest wrote. When both streams go to the same
-// writer they share one file, which keeps their interleaving. A file is truncated after each
-// flush, so it holds at most one call's output.
+// back after every call and instantiation (flush), before the caller looks at the writer: a
+// trap's explanation sees all the guest wrote. Each file is truncated after a flush, so it
+// holds at most one call's output. The streams cannot share a file (wasmtime opens each path
+// with its own offset), so when both go to one writer, a call's stdout comes before its
+// stderr rather than interleaved.
 type outputs struct {
-	stdout, stderr *stream // nil: discarded; the same stream when the writers are the same
+	stdout, stderr *stream // nil: discarded
 	streams        []*stream
 }
 
@@ -46,9 +47,7 @@ func newOutputs(stdout, stderr io.Writer) (*outputs, error) {
 	if o.stdout, err = open(stdout); err != nil {
 		return nil, err
 	}
-	if stderr != nil && stderr == stdout {
-		o.stderr = o.stdout
-	} else if o.stderr, err = open(stderr); err != nil {
+	if o.stderr, err = open(stderr); err != nil {
 		o.close()
 		return nil, err
 	}

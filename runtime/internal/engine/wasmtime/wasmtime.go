@@ -406,7 +406,7 @@ func (i *instance) convert(ctx context.Context, err error) error {
 			if m, ok := trapMessages[*c]; ok {
 				t.Message = "wasm error: " + m
 			}
-			if *c == wasmtime.OutOfFuel {
+			if *c == codeOutOfFuel {
 				t.Cause = engine.ErrFuelExhausted
 			}
 		}
@@ -428,8 +428,13 @@ var trapMessages = map[wasmtime.TrapCode]string{
 	wasmtime.BadConversionToInteger: "invalid conversion to integer",
 	wasmtime.UnreachableCodeReached: "unreachable",
 	wasmtime.Interrupt:              "interrupted",
-	wasmtime.OutOfFuel:              "fuel exhausted",
+	codeOutOfFuel:                   "fuel exhausted",
 }
+
+// codeOutOfFuel is WASMTIME_TRAP_CODE_OUT_OF_FUEL of the C API v39 (trap.h). wasmtime-go's
+// OutOfFuel constant is 11, which the C API has since given to ALWAYS_TRAP_ADAPTER; codes
+// 0-10 agree.
+const codeOutOfFuel wasmtime.TrapCode = 12
 
 // causeOf is the reason in wasmtime's error text: what follows "Caused by:", without the
 // backtraces around it.
