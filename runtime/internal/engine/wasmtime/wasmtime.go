@@ -42,12 +42,14 @@ type eng struct {
 	wt    *wasmtime.Engine
 	cache *diskCache // nil without CacheDir
 
-	// The epoch ticker runs only while calls do: active counts them, wake starts it.
-	active atomic.Int64
-	wake   chan struct{}
-	stop   chan struct{}
-	done   chan struct{}
-	closed sync.Once
+	// The epoch ticker runs only while calls do: active counts them; the ticker goroutine
+	// exists while ticking is set, so an idle engine has none.
+	active  atomic.Int64
+	mu      sync.Mutex
+	ticking bool
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	closed  sync.Once
 }
 
 func newEngine(o engine.Options) (*eng, error) {
@@ -74,31 +76,31 @@ func newEngine(o engine.Options) (*eng, error) {
 		e.cache = c
 	}
 	e.wt = wasmtime.NewEngineWithConfig(cfg) // takes cfg
-	if o.Interruptible {
-		e.wake, e.stop, e.done = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
-		go e.tick()
-	}
+	e.stop = make(chan struct{})
 	return e, nil
 }
 
-// tick advances the epoch every EpochTick while any call runs, and sleeps otherwise.
+// tick advances the epoch every EpochTick, and returns at the first tick that finds no call
+// running.
 func (e *eng) tick() {
-	defer close(e.done)
+	defer e.wg.Done()
 	t := time.NewTicker(EpochTick)
 	defer t.Stop()
 	for {
-		if e.active.Load() == 0 {
-			select {
-			case <-e.wake:
-			case <-e.stop:
-				return
-			}
-			t.Reset(EpochTick)
-		}
 		select {
 		case <-t.C:
 			e.wt.IncrementEpoch()
-		case <-e.wake:
+			if e.active.Load() == 0 {
+				e.mu.Lock()
+				idle := e.active.Load() == 0 // under mu: enter cannot miss the exit
+				if idle {
+					e.ticking = false
+				}
+				e.mu.Unlock()
+				if idle {
+					return
+				}
+			}
 		case <-e.stop:
 			return
 		}
@@ -108,21 +110,29 @@ func (e *eng) tick() {
 // enter and leave bracket anything that runs guest code, so the epoch advances meanwhile.
 func (e *eng) enter() {
 	if e.active.Add(1) == 1 {
-		select {
-		case e.wake <- struct{}{}:
-		default:
+		e.mu.Lock()
+		if !e.ticking {
+			select {
+			case <-e.stop: // closed: calls still run, uninterrupted
+			default:
+				e.ticking = true
+				e.wg.Add(1)
+				go e.tick()
+			}
 		}
+		e.mu.Unlock()
 	}
 }
 
 func (e *eng) leave() { e.active.Add(-1) }
 
+// Close stops the epoch ticker; the engine's modules stay usable.
 func (e *eng) Close(context.Context) error {
 	e.closed.Do(func() {
-		if e.stop != nil {
-			close(e.stop)
-			<-e.done
-		}
+		e.mu.Lock()
+		close(e.stop)
+		e.mu.Unlock()
+		e.wg.Wait()
 	})
 	return nil
 }

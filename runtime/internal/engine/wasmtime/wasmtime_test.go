@@ -121,9 +121,6 @@ func TestInterruptStopsLoopsAndRecursion(t *testing.T) {
 
 func TestNotInterruptibleRunsWithoutTicker(t *testing.T) {
 	e := newEng(t, engine.Options{})
-	if e.(*eng).stop != nil {
-		t.Fatal("a non-interruptible engine started an epoch ticker")
-	}
 	in := instantiate(t, e, spin, engine.InstanceConfig{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // ignored: the code has no epoch checks
@@ -131,6 +128,33 @@ func TestNotInterruptibleRunsWithoutTicker(t *testing.T) {
 	if err := in.Func("fib").Call(ctx, stack); err != nil || stack[0] != 55 {
 		t.Fatalf("fib(10) = %d, %v", stack[0], err)
 	}
+	if e.(*eng).ticking {
+		t.Fatal("a non-interruptible engine started an epoch ticker")
+	}
+}
+
+// The ticker goroutine exists only while calls run: an idle engine, even one never closed,
+// leaves none behind.
+func TestTickerOnlyWhileCalling(t *testing.T) {
+	e := newEng(t, engine.Options{Interruptible: true})
+	in := instantiate(t, e, spin, engine.InstanceConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_ = in.Func("loop").Call(ctx, nil)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		e.(*eng).mu.Lock()
+		ticking := e.(*eng).ticking
+		e.(*eng).mu.Unlock()
+		if !ticking {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the epoch ticker still runs 5 s after the last call")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	goleak.VerifyNone(t) // the engine is still open
 }
 
 const grower = `(module
