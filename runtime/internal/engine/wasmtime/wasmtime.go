@@ -57,11 +57,20 @@ func newEngine(o engine.Options) (*eng, error) {
 		return nil, err
 	}
 	cfg := wasmtime.NewConfig()
+	// WebAssembly 2.0, as on wazero (CoreFeaturesV2): a module both engines accept or refuse
+	// alike. wasmtime's later proposals stay off.
 	cfg.SetWasmBulkMemory(true)
 	cfg.SetWasmMultiValue(true)
 	cfg.SetWasmReferenceTypes(true)
 	cfg.SetWasmSIMD(true)
+	cfg.SetWasmRelaxedSIMD(false)
 	cfg.SetWasmThreads(false)
+	cfg.SetWasmMultiMemory(false)
+	cfg.SetWasmMemory64(false)
+	cfg.SetWasmTailCall(false)
+	cfg.SetWasmGC(false)
+	cfg.SetWasmFunctionReferences(false)
+	cfg.SetWasmWideArithmetic(false)
 	cfg.SetEpochInterruption(o.Interruptible)
 	cfg.SetConsumeFuel(o.Fuel)
 	cfg.SetMemoryInitCOWSet(false) // copy-on-write images need wasmtime's own mmap memories

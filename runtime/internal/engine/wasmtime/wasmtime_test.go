@@ -430,3 +430,18 @@ func TestCompilationCache(t *testing.T) {
 		t.Errorf("world-writable cache dir: %v, want ErrCacheDir", err)
 	}
 }
+
+// Proposals past WebAssembly 2.0 are refused, as wazero refuses them.
+func TestFeaturesMatchWazero(t *testing.T) {
+	e := newEng(t, engine.Options{})
+	for name, src := range map[string]string{
+		"tail call":    `(module (func $f (return_call $f)))`,
+		"multi-memory": `(module (memory 1) (memory 1))`,
+		"memory64":     `(module (memory i64 1))`,
+	} {
+		if m, err := e.Compile(context.Background(), wat(t, src)); err == nil {
+			m.Close(context.Background())
+			t.Errorf("%s: compiled", name)
+		}
+	}
+}
