@@ -16,7 +16,8 @@ import (
 // Command is a WASI command module (the module of a wasi plan): it exports _start and imports
 // nothing but WASI functions. It runs sandboxed: arguments and environment as given, stdout
 // and stderr to the writers given, an empty stdin, no preopened directory, no socket, no host
-// environment, wazero's deterministic clock and random source, and the runtime's memory cap.
+// environment, wazero's deterministic clock and random source (wasmtime's WASI gives the
+// host's clock and random source), and the runtime's memory cap.
 type Command struct {
 	rt       *Runtime
 	compiled engine.Module
