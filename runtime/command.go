@@ -19,7 +19,8 @@ import (
 // nothing but WASI functions. It runs sandboxed: arguments, environment and stdin as given,
 // stdout and stderr to the writers given, only the directories given (each confined to
 // itself: no path or symlink leads out of it), no socket, no host environment, wazero's
-// deterministic clock and random source, and the runtime's memory cap.
+// deterministic clock and random source (wasmtime's WASI gives the host's clock and random
+// source), and the runtime's memory cap.
 type Command struct {
 	rt       *Runtime
 	compiled engine.Module

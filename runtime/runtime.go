@@ -9,6 +9,7 @@ package runtime
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/internal/testengine"
 	"github.com/solti-wasm/solti-wasm/runtime/internal/engine"
 	_ "github.com/solti-wasm/solti-wasm/runtime/internal/engine/wazero" // registers "wazero"
 	"github.com/solti-wasm/solti-wasm/runtime/internal/wasmbin"
@@ -49,7 +51,7 @@ type Runtime struct {
 // New returns a runtime with cfg.
 func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.Engine == "" {
-		cfg.Engine = "wazero"
+		cfg.Engine = cmp.Or(testengine.Name(), "wazero") // a test run may choose another
 	}
 	limits := cfg.Limits.withDefaults()
 	rt := &Runtime{
@@ -68,7 +70,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 			return nil, fmt.Errorf("compilation cache: %w", err)
 		}
 	}
-	eng, err := engine.New(ctx, cfg.Engine, engine.Options{Host: hostFuncs(), CacheDir: cfg.CacheDir})
+	eng, err := engine.New(ctx, cfg.Engine, engine.Options{Host: hostFuncs(), CacheDir: cfg.CacheDir, Interruptible: true})
 	if err != nil {
 		return nil, err
 	}

@@ -82,7 +82,9 @@ func TestExamplesGoModulesFresh(t *testing.T) {
 			cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-buildmode=c-shared",
 				"-o", out, "./examples/runners/"+name)
 			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+			// CGO_ENABLED is recorded in the module's build info: pin it as committed, so a
+			// cgo-enabled test run (the wasmtime engine's) checks the same bytes.
+			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 			if msg, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("building %s: %v\n%s", name, err, msg)
 			}

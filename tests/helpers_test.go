@@ -9,10 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/solti-wasm/solti-wasm/internal/testengine"
+	"github.com/solti-wasm/solti-wasm/runtime"
 	"go.uber.org/goleak"
 )
 
@@ -26,6 +29,9 @@ var (
 	cliBin   string // the solti-wasm binary
 	cliCache string // compiled-code cache shared by every invocation
 	cliRoot  string // the module root, the commands' working directory
+	// cliGlobal are the flags every invocation gets: the cache and, with SOLTI_TEST_ENGINE,
+	// the engine (the binary is then built with that engine's build tag).
+	cliGlobal []string
 )
 
 func TestMain(m *testing.M) { os.Exit(testMain(m)) }
@@ -43,8 +49,19 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	cliRoot, cliCache, cliBin = root, filepath.Join(tmp, "cache"), filepath.Join(tmp, "solti-wasm")
-
-	build := exec.Command("go", "build", "-o", cliBin, "./cmd/solti-wasm")
+	if err := testengine.Select(runtime.Engines()); err != nil {
+		fmt.Fprintln(os.Stderr, "TestMain:", err)
+		return 1
+	}
+	cliGlobal = []string{"--cache-dir", cliCache}
+	buildArgs := []string{"build", "-o", cliBin}
+	if e := testengine.Name(); e != "" {
+		cliGlobal = append(cliGlobal, "--engine", e)
+		if e == "wasmtime" {
+			buildArgs = append(buildArgs, "-tags", "wasmtime")
+		}
+	}
+	build := exec.Command("go", append(buildArgs, "./cmd/solti-wasm")...)
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "TestMain: the CLI does not build: go build -o %s ./cmd/solti-wasm: %v\n%s", cliBin, err, out)
@@ -52,7 +69,7 @@ func testMain(m *testing.M) int {
 	}
 	// Warm the cache before the tests run in parallel, so that they do not all compile the
 	// Go examples at once (and time out on a small machine).
-	warm := exec.Command(cliBin, "--cache-dir", cliCache, "route", "--runners", "examples/runners", "examples/tasks/transform.json")
+	warm := exec.Command(cliBin, append(cliGlobal, "route", "--runners", "examples/runners", "examples/tasks/transform.json")...)
 	warm.Dir = root
 	if out, err := warm.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "TestMain: warming the compilation cache: %v\n%s", err, out)
@@ -85,7 +102,7 @@ const cliTimeout = 30 * time.Second
 
 // cliCommand prepares an invocation with the shared cache.
 func cliCommand(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, cliBin, append([]string{"--cache-dir", cliCache}, args...)...)
+	cmd := exec.CommandContext(ctx, cliBin, append(slices.Clip(cliGlobal), args...)...)
 	cmd.Dir = cliRoot
 	return cmd
 }

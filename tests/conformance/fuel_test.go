@@ -65,18 +65,7 @@ func fuelHarness(t testing.TB, path string, wasm []byte) *harness {
 // guardHarness returns the harness of the module at path with guard g, cached like newHarness.
 func guardHarness(t testing.TB, path string, wasm []byte, g guard) *harness {
 	t.Helper()
-	key := fmt.Sprintf("%s#%d", path, g)
-	harnessMu.Lock()
-	defer harnessMu.Unlock()
-	if h, ok := harnesses[key]; ok {
-		return h
-	}
-	h, err := loadHarnessBytes(path, wasm, g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	harnesses[key] = h
-	return h
+	return cachedHarness(t, fmt.Sprintf("%s#%d", path, g), func() (*harness, error) { return loadHarnessBytes(path, wasm, g) })
 }
 
 // diffResults names how got differs from want.

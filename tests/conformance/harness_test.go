@@ -20,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/internal/testengine"
 	"github.com/solti-wasm/solti-wasm/runtime"
 )
 
@@ -75,7 +76,13 @@ type harnessOnce struct {
 	err  error
 }
 
+// TestMain runs the suite; the runtime's part (TestConformanceLoadsInRuntime) uses the engine
+// SOLTI_TEST_ENGINE names, the harness always wazero.
 func TestMain(m *testing.M) {
+	if err := testengine.Select(runtime.Engines()); err != nil {
+		fmt.Fprintln(os.Stderr, "TestMain:", err)
+		os.Exit(2)
+	}
 	// wazero v1.12.0 caches its version in a global without a lock on the first compilation
 	// (wazero#2532): compile an empty module alone first, as the product engine does, so
 	// that the harnesses can compile in parallel.
@@ -103,14 +110,21 @@ func TestMain(m *testing.M) {
 // newHarness returns the harness of the module at path, compiling it the first time.
 func newHarness(t testing.TB, path string) *harness {
 	t.Helper()
+	return cachedHarness(t, path, func() (*harness, error) { return loadHarness(path) })
+}
+
+// cachedHarness returns the harness cached under key, making it with load the first time;
+// different keys load at once.
+func cachedHarness(t testing.TB, key string, load func() (*harness, error)) *harness {
+	t.Helper()
 	harnessMu.Lock()
-	ho, ok := harnesses[path]
+	ho, ok := harnesses[key]
 	if !ok {
 		ho = &harnessOnce{}
-		harnesses[path] = ho
+		harnesses[key] = ho
 	}
 	harnessMu.Unlock()
-	ho.once.Do(func() { ho.h, ho.err = loadHarness(path) })
+	ho.once.Do(func() { ho.h, ho.err = load() })
 	if ho.err != nil {
 		t.Fatal(ho.err)
 	}

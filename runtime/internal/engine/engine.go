@@ -118,6 +118,29 @@ type Options struct {
 	Host []HostFunc
 	// CacheDir, when set, keeps compiled code on disk across processes.
 	CacheDir string
+	// Interruptible asks an engine that can stop a call cheaply when its context is done to
+	// do so (wasmtime: epoch interruption, a backstop behind the fuel pass). wazero ignores
+	// it: its close-on-context-done costs 10-80x on loops, and the fuel pass's refill import
+	// checks the deadline instead. An interrupted instance is unusable.
+	Interruptible bool
+	// Fuel turns on the engine's fuel meter: instances then implement Fueled. Engines that
+	// cannot meter fuel ignore it (wazero today; see Fueled).
+	Fuel bool
+}
+
+// Fueled is an instance whose execution is metered in fuel units, when the engine was made
+// with Options.Fuel and supports it (wasmtime: native fuel, about one unit per wasm operator,
+// none for nop, drop, block and loop markers). A fresh instance has unlimited fuel; SetFuel
+// bounds the calls that follow, and a call that needs more fails with a *TrapError wrapping
+// ErrFuelExhausted. The meter spans calls: set it before a call, read FuelConsumed after.
+//
+// It is the seam's one meter, so that a fuel pass on another engine (a module rewritten to
+// charge a global) reports through the same interface and units stay comparable per engine.
+type Fueled interface {
+	// SetFuel sets the fuel left to units and restarts FuelConsumed from zero.
+	SetFuel(units uint64) error
+	// FuelConsumed is the fuel used since the last SetFuel (or since instantiation).
+	FuelConsumed() (uint64, error)
 }
 
 // Engine compiles modules.
@@ -209,8 +232,8 @@ type Memory interface {
 var (
 	ErrDeadline = errors.New("deadline exceeded")
 	ErrCanceled = errors.New("canceled")
-	// ErrFuelExhausted is a call stopped by the engine's own fuel metering, for an engine
-	// that has one (the runtime's fuel pass reports through its host import instead).
+	// ErrFuelExhausted is a call stopped by the engine's own fuel metering (Fueled), the
+	// Cause of its *TrapError; the runtime's fuel pass reports through its host import instead.
 	ErrFuelExhausted = errors.New("fuel exhausted")
 )
 
