@@ -117,11 +117,11 @@ var levelNames = [...]string{"DEBUG", "INFO", "WARN", "ERROR"}
 func guestLine(l runtime.RunLine) supervisor.Line {
 	switch l.Stream {
 	case abi.StreamStderr:
-		return supervisor.Line{Stream: supervisor.Stderr, Text: l.Text}
+		return supervisor.Line{Stream: supervisor.Stderr, Text: l.Text, Truncated: l.Truncated}
 	case runtime.StreamLog:
-		return supervisor.Line{Stream: supervisor.Log, Text: levelNames[min(max(l.Level, 0), 3)] + " " + l.Text}
+		return supervisor.Line{Stream: supervisor.Log, Text: levelNames[min(max(l.Level, 0), 3)] + " " + l.Text, Truncated: l.Truncated}
 	}
-	return supervisor.Line{Stream: supervisor.Stdout, Text: l.Text}
+	return supervisor.Line{Stream: supervisor.Stdout, Text: l.Text, Truncated: l.Truncated}
 }
 
 // ExecPolicy is the host's allow-list for exec plans: a plan's command runs only when it is

@@ -167,7 +167,7 @@ func printError(w io.Writer, cmd *cobra.Command, err error, code int) {
 	if ee := (*exitError)(nil); errors.As(err, &ee) && ee.silent {
 		return
 	}
-	fmt.Fprintf(w, "solti-wasm: %s\n", oneLine(err.Error()))
+	fmt.Fprintf(w, "solti-wasm: %s\n", safeLine(err.Error()))
 	if code == ExitUsage && cmd != nil {
 		fmt.Fprintf(w, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}

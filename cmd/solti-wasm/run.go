@@ -106,6 +106,8 @@ type runLine struct {
 	Attempt int    `json:"attempt"`
 	Stream  string `json:"stream"`
 	Text    string `json:"text"`
+	// Truncated: the guest's line or log message was cut at its limit (ABI §7).
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string) error {
@@ -271,10 +273,14 @@ func (p *runPrinter) header() error {
 		if err != nil {
 			return err
 		}
-		p.printf("  %s\n", plan)
+		p.printf("  %s\n", safeText(string(plan)))
 	}
 	return p.err
 }
+
+// truncatedMark ends a text line whose guest line or log message was cut at its limit; in
+// JSON the line has "truncated": true.
+const truncatedMark = " [truncated]"
 
 var streamTags = map[supervisor.Stream]string{supervisor.Stdout: "stdout", supervisor.Stderr: "stderr", supervisor.Log: "log   "}
 
@@ -282,9 +288,13 @@ var streamTags = map[supervisor.Stream]string{supervisor.Stdout: "stdout", super
 func (p *runPrinter) line(a supervisor.Attempt, l supervisor.Line) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.rec.Lines = append(p.rec.Lines, runLine{Attempt: a.Number, Stream: string(l.Stream), Text: l.Text})
+	p.rec.Lines = append(p.rec.Lines, runLine{Attempt: a.Number, Stream: string(l.Stream), Text: l.Text, Truncated: l.Truncated})
 	if p.text {
-		p.printf("%s | %s\n", streamTags[l.Stream], l.Text)
+		mark := ""
+		if l.Truncated {
+			mark = truncatedMark
+		}
+		p.printf("%s | %s%s\n", streamTags[l.Stream], safeText(l.Text), mark)
 	}
 }
 
@@ -297,7 +307,7 @@ func (p *runPrinter) status(st supervisor.Status) {
 	defer p.mu.Unlock()
 	msg := ""
 	if st.Error != "" {
-		msg = ": " + oneLine(st.Error)
+		msg = ": " + safeLine(st.Error)
 	}
 	p.printf("attempt %d: %s%s; restarting\n", st.Attempt, st.Outcome, msg)
 }
@@ -311,7 +321,7 @@ func (p *runPrinter) summary() error {
 	}
 	switch {
 	case r.output != nil:
-		p.printf("output:   %s\n", strings.TrimSuffix(string(r.output), "\n"))
+		p.printf("output:   %s\n", safeBlock(string(r.output), "        "))
 	case r.Plan.Guest != nil && r.Error == nil:
 		p.printf("output:   (none)\n")
 	}
@@ -319,7 +329,7 @@ func (p *runPrinter) summary() error {
 		p.printf("exit code: %d\n", *r.ExitCode)
 	}
 	if r.Error != nil {
-		p.printf("error:    %s\n", *r.Error)
+		p.printf("error:    %s\n", safeText(*r.Error))
 	}
 	p.printf("phase:    %s after %d attempt%s\n", r.Phase, r.Attempts, plural(r.Attempts))
 	p.printf("outcome:  %s (%s)\n", r.Outcome, formatDuration(r.duration))

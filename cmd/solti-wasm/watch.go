@@ -126,7 +126,7 @@ func watch(ctx context.Context, o *globalOptions, f *watchFlags) error {
 			if f.output == outputJSON {
 				werr = enc.Encode(e)
 			} else {
-				_, werr = fmt.Fprintln(o.stdout, e.String())
+				_, werr = fmt.Fprintln(o.stdout, safeText(e.String()))
 			}
 		}
 	}
