@@ -59,6 +59,10 @@ var ErrPolicy = errors.New("denied by policy")
 type PolicyError struct {
 	Policy string // "exec" or "wasi"
 	Msg    string
+	// Subject is what was refused, for a host that explains how to grant it: "command",
+	// "env" or "cwd" for exec plans ("" otherwise), and Value is the refused command, variable
+	// name or directory.
+	Subject, Value string
 }
 
 func (e *PolicyError) Error() string { return e.Policy + " policy: " + e.Msg }
@@ -124,10 +128,20 @@ func guestLine(l runtime.RunLine) supervisor.Line {
 	return supervisor.Line{Stream: supervisor.Stdout, Text: l.Text, Truncated: l.Truncated}
 }
 
-// ExecPolicy is the host's allow-list for exec plans: a plan's command runs only when it is
-// exactly one of Allow (a name looked up in PATH, or a path). Deny by default.
+// ExecPolicy is the host's policy for exec plans: the command a plan may run, the environment
+// variables it may set and the working directories it may choose. The policy decides, not
+// the plan: a plan's command runs only when it is exactly one of Allow (a name looked up in
+// PATH, or a path), deny by default; see CheckEnv and CheckCwd for env and cwd.
 type ExecPolicy struct {
 	Allow []string
+	// Env lists the variables a plan may set: exact names (A_NAME) or path.Match patterns
+	// (APP_*). Empty: any name but those of DefaultEnvDeny. Set: only names it matches, and
+	// still none of DefaultEnvDeny unless named exactly (a pattern never grants a denied name).
+	Env []string
+	// Cwd lists the directories a plan's cwd must be inside (the directory itself or below),
+	// compared after resolving symlinks on both sides. Empty: a plan may not choose a cwd (its
+	// process starts in the host's working directory).
+	Cwd []string
 }
 
 // Check returns a *PolicyError unless command is allowed.
@@ -136,9 +150,9 @@ func (p ExecPolicy) Check(command string) error {
 		return nil
 	}
 	if len(p.Allow) == 0 {
-		return &PolicyError{Policy: "exec", Msg: fmt.Sprintf("command %q is not allowed: the allow-list is empty (exec plans are denied by default)", command)}
+		return &PolicyError{Policy: "exec", Subject: "command", Value: command, Msg: fmt.Sprintf("command %q is not allowed: the allow-list is empty (exec plans are denied by default)", command)}
 	}
-	return &PolicyError{Policy: "exec", Msg: fmt.Sprintf("command %q is not allowed (allow-list: %s)", command, strings.Join(p.Allow, ", "))}
+	return &PolicyError{Policy: "exec", Subject: "command", Value: command, Msg: fmt.Sprintf("command %q is not allowed (allow-list: %s)", command, strings.Join(p.Allow, ", "))}
 }
 
 // mergeEnv lays plan (sorted) over base (KEY=VALUE): the plan's values win. The result is

@@ -1,8 +1,15 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	goruntime "runtime"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -143,6 +150,97 @@ func TestRunFloodEndsOnTime(t *testing.T) {
 		}
 		if d := time.Duration(rec.DurationMs * float64(time.Millisecond)); d > limit {
 			t.Errorf("%s: the run took %v with a timeout of %v, want at most %v", format, d, timeout, limit)
+		}
+	}
+}
+
+// execTaskFile writes a subprocess task that the go-subprocess example turns into an exec
+// plan of sh -c script, with env and cwd.
+func execTaskFile(t *testing.T, script string, env map[string]string, cwd string) string {
+	t.Helper()
+	kind := map[string]any{"mode": map[string]any{"command": map[string]any{"command": "sh", "args": []string{"-c", script}}}, "env": env}
+	if cwd != "" {
+		kind["cwd"] = cwd
+	}
+	b, err := json.Marshal(map[string]any{"slot": "exec-policy", "kind": map[string]any{"subprocess": kind}, "timeout": 20000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, t.TempDir(), "task.json", string(b))
+}
+
+// TestRunExecEnvAndCwdPolicy: the policy decides which variables a plan sets and where it
+// runs; a refusal exits 5 naming the variable or directory and the flag that grants it.
+func TestRunExecEnvAndCwdPolicy(t *testing.T) {
+	t.Parallel()
+	marker := filepath.Join(t.TempDir(), "started")
+	script := `touch ` + marker + `; echo "preload=[$LD_PRELOAD] foo=[$FOO] pwd=$(pwd)"`
+	task := execTaskFile(t, script, map[string]string{"LD_PRELOAD": "/nonexistent/evil.so", "FOO": "bar"}, "")
+	r := cli(t, "run", "--runners", examples, "--allow-exec", "sh", task)
+	expect(t, r, exitNotExecuted, []string{"error:    exec policy: env LD_PRELOAD may not be set by a plan: it matches LD_*, denied by default",
+		"; grant it with --exec-env LD_PRELOAD\n", "phase:    failed after 1 attempt"}, nil)
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatalf("the plan's process started although its env was refused")
+	}
+	r = cli(t, "run", "--runners", examples, "--allow-exec", "sh", "--exec-env", "F*", task)
+	expect(t, r, exitNotExecuted, []string{"env LD_PRELOAD may not be set by a plan"}, nil)
+	r = cli(t, "run", "--runners", examples, "--allow-exec", "sh", "--exec-env", "FOO", "--exec-env", "LD_PRELOAD", "-o", "json", task)
+	expect(t, r, exitOK, []string{`preload=[/nonexistent/evil.so] foo=[bar]`}, nil)
+	r = cli(t, "run", "--runners", examples, "--allow-exec", "sh", "--exec-env", "[", task)
+	expect(t, r, exitUsage, nil, []string{`--exec-env: env pattern "[": syntax error in pattern`})
+
+	dir := t.TempDir()
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task = execTaskFile(t, script, map[string]string{"FOO": "bar"}, dir)
+	r = cli(t, "run", "--runners", examples, "--allow-exec", "sh", task)
+	expect(t, r, exitNotExecuted, []string{`error:    exec policy: cwd "` + dir + `" is not allowed`, "; grant it with --exec-cwd DIR"}, nil)
+	r = cli(t, "run", "--runners", examples, "--allow-exec", "sh", "--exec-cwd", filepath.Join(dir, "sub"), task)
+	expect(t, r, exitNotExecuted, []string{"is not inside an allowed directory"}, nil)
+	r = cli(t, "run", "--runners", examples, "--allow-exec", "sh", "--exec-cwd", filepath.Dir(dir), task)
+	expect(t, r, exitOK, []string{"foo=[bar] pwd=" + real + "\n"}, nil)
+}
+
+// TestRunExecDiesWithTheHost: SIGKILL of solti-wasm run, which has no chance to clean up,
+// still ends its exec plan's process and the background child that process started.
+func TestRunExecDiesWithTheHost(t *testing.T) {
+	t.Parallel()
+	if goruntime.GOOS != "linux" {
+		t.Skip("the parent-death signal is Linux's; elsewhere a SIGKILLed host leaves its exec plans running")
+	}
+	task := execTaskFile(t, `sleep 300 & echo "bg $!"; echo "fg $$"; wait`, nil, "")
+	p, err := startCLI(t, "run", "--runners", examples, "--allow-exec", "sh", task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, re := range []string{`^stdout \| bg \d+$`, `^stdout \| fg \d+$`} {
+		line := waitLine(t, p.stdout, regexp.MustCompile(re))
+		pid, err := strconv.Atoi(line[strings.LastIndex(line, " ")+1:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, pid)
+	}
+	for _, pid := range pids {
+		if !processRuns(pid) {
+			t.Fatalf("process %d is not running before the host is killed", pid)
+		}
+	}
+	if err := cliProcOf(p).Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	_ = p.cmd.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for _, pid := range pids {
+		for processRuns(pid) {
+			if time.Now().After(deadline) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				t.Fatalf("process %d outlived its SIGKILLed host", pid)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 }

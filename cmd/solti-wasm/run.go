@@ -28,6 +28,8 @@ type runFlags struct {
 	output      outputFormat
 	env         []string
 	allowExec   []string
+	execEnv     []string
+	execCwd     []string
 	wasiDir     string
 	warmRuns    int
 	metricsAddr string
@@ -47,7 +49,10 @@ the plan under a supervisor that applies the task's timeout, restart, backoff an
          fault); the guest's emitted lines and logs are printed live
   exec   a subprocess in its own process group, only if --allow-exec names its command
          (exec is denied by default); its environment is this process's, overlaid with the
-         plan's env; stdout and stderr are printed live, line by line
+         plan's env, whose names the policy must allow (--exec-env; LD_* and the like are
+         denied by default); a plan's cwd must be inside an --exec-cwd directory; stdout and
+         stderr are printed live, line by line; on Linux the group dies with solti-wasm,
+         even one killed by SIGKILL
   wasi   a WASI command module from --wasi-dir (default: the wasi subdirectory of the
          runners directory), with its args and env and nothing else
          granted (no files, network or host environment); output printed live
@@ -71,6 +76,8 @@ The guest gets a run input with the run id, the attempt number, the task env ove
 	addOutputFlag(cmd, &f.output)
 	cmd.Flags().StringArrayVar(&f.env, "env", nil, "KEY=VALUE for the task's env, over the task's own values (repeatable)")
 	cmd.Flags().StringArrayVar(&f.allowExec, "allow-exec", nil, "allow exec plans to run COMMAND, exactly as the plan names it (repeatable); exec is denied by default")
+	cmd.Flags().StringArrayVar(&f.execEnv, "exec-env", nil, "let exec plans set the variable NAME, or those matching a pattern such as APP_* (repeatable); none given: any but the dangerous ones (LD_*, DYLD_*, BASH_ENV, PATH, ...), which only an exact NAME grants")
+	cmd.Flags().StringArrayVar(&f.execCwd, "exec-cwd", nil, "let exec plans run in DIR or below it, symlinks resolved (repeatable); none given: a plan may not choose its working directory")
 	cmd.Flags().StringVar(&f.wasiDir, "wasi-dir", "", "directory of the WASI command modules wasi plans name (default: DIR/wasi under --runners)")
 	cmd.Flags().IntVar(&f.warmRuns, "warm-runs", 0, "serve guest runs from a warm per-module instance pool, retiring each instance after N runs; 0: a fresh instance per run")
 	addMetricsFlag(cmd, &f.metricsAddr)
@@ -121,6 +128,9 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 	if err != nil {
 		return err
 	}
+	if err := executor.ValidatePatterns(f.execEnv); err != nil {
+		return usageError("--exec-env: %v", err)
+	}
 	req, err := readTask(taskPath)
 	if err != nil {
 		return err
@@ -168,7 +178,7 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 		wasiDir = filepath.Join(f.runners, "wasi")
 	}
 	exe := &executor.Config{
-		Exec:      executor.ExecPolicy{Allow: f.allowExec},
+		Exec:      executor.ExecPolicy{Allow: f.allowExec, Env: f.execEnv, Cwd: f.execCwd},
 		ExecEnv:   os.Environ(),
 		Runtime:   rt,
 		ModuleDir: wasiDir,
@@ -213,8 +223,8 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 	}
 	if st.Err != nil {
 		msg := oneLine(st.Err.Error())
-		if errors.Is(st.Err, executor.ErrPolicy) && built.Plan.Exec != nil {
-			msg += fmt.Sprintf("; grant it with --allow-exec %s", built.Plan.Exec.Command)
+		if pe := (*executor.PolicyError)(nil); errors.As(st.Err, &pe) && built.Plan.Exec != nil {
+			msg += grantHint(pe)
 		}
 		rec.Error = &msg
 	}
@@ -223,6 +233,22 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 		return fail(ExitFailure, "writing the report: %w", err)
 	}
 	return reported(exitForPhase(st))
+}
+
+// grantHint tells how to grant what an exec policy refused.
+func grantHint(pe *executor.PolicyError) string {
+	switch pe.Subject {
+	case "command":
+		return "; grant it with --allow-exec " + pe.Value
+	case "env":
+		if strings.ContainsAny(pe.Value, "=\x00") || pe.Value == "" {
+			return ""
+		}
+		return "; grant it with --exec-env " + pe.Value
+	case "cwd":
+		return "; grant it with --exec-cwd DIR, a directory that holds it"
+	}
+	return ""
 }
 
 // exitForPhase maps a task's final status to the exit code.
