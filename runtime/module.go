@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"sync"
@@ -124,7 +125,42 @@ func (m *Module) Build(ctx context.Context, req *router.Request, args router.Bui
 	if err != nil {
 		return nil, m.callErr(abi.ExportBuild, errorf(ErrBadResult, "output is not a valid plan: %v", err))
 	}
+	if plan.Guest != nil {
+		if err := m.checkRunInput(args.RunID.ID, args.Env, plan.Guest.Payload); err != nil {
+			return nil, m.callErr(abi.ExportBuild, err)
+		}
+	}
 	return plan, nil
+}
+
+// maxAttempt is the attempt number checkRunInput sizes a run input for: the largest i32, so
+// that the check holds for every attempt a supervisor will make.
+const maxAttempt = 1<<31 - 1
+
+// checkRunInput refuses, at build time, a guest plan whose payload cannot run: the run's
+// input, the RunInput envelope (run id, attempt, env) around the payload, must fit the input
+// limit (ABI §7), or every attempt would be refused before the guest runs. The host sends the
+// payload compacted, so a payload over the limit only by whitespace is measured compacted.
+func (m *Module) checkRunInput(runID string, env abi.Env, payload []byte) error {
+	envelope, err := json.Marshal(&abi.RunInput{RunID: runID, Attempt: maxAttempt, Env: env})
+	if err != nil {
+		return err
+	}
+	size := len(envelope) + len(payload)
+	if len(payload) > 0 {
+		size += len(`,"payload":`)
+	}
+	limit := m.rt.limits.MaxInputBytes
+	if size > limit && len(payload) > 0 {
+		var c bytes.Buffer
+		if json.Compact(&c, payload) == nil {
+			size -= len(payload) - c.Len()
+		}
+	}
+	if size > limit {
+		return errorf(ErrInputTooLarge, "the plan's payload of %d bytes makes a run input of %d bytes with its envelope (run id, attempt, env), over the %d-byte input limit: no run of it could start", len(payload), size, limit)
+	}
+	return nil
 }
 
 // buildInput writes abi.BuildInput around the already-encoded spec, so the spec is encoded
