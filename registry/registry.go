@@ -64,6 +64,12 @@ type Config struct {
 	// pointer swap rather than a reload. Zero means DefaultProbation; negative disables it
 	// (a rollback then loads the previous version again, usually from the compilation cache).
 	Probation time.Duration
+	// CooldownFaults is the number of consecutive faulting supports calls (traps, deadlines)
+	// after which a version is taken out of routing for Cooldown, doubling on each repeat up
+	// to CooldownMax (cooldown.go). Zero means DefaultCooldownFaults; negative disables it.
+	// Zero Cooldown and CooldownMax mean DefaultCooldown and DefaultCooldownMax.
+	CooldownFaults        int
+	Cooldown, CooldownMax time.Duration
 	// AllowIncompatible lets a new version replace a running one with another runner
 	// name, without run when the old one had it, or with fewer kinds.
 	AllowIncompatible bool
@@ -152,6 +158,16 @@ func New(cfg Config) (*Registry, error) {
 	if cfg.Probation == 0 {
 		cfg.Probation = DefaultProbation
 	}
+	if cfg.CooldownFaults == 0 {
+		cfg.CooldownFaults = DefaultCooldownFaults
+	}
+	if cfg.Cooldown <= 0 {
+		cfg.Cooldown = DefaultCooldown
+	}
+	if cfg.CooldownMax <= 0 {
+		cfg.CooldownMax = DefaultCooldownMax
+	}
+	cfg.CooldownMax = max(cfg.CooldownMax, cfg.Cooldown)
 	if cfg.Router == nil {
 		cfg.Router = router.New(router.BuildContext{})
 	}

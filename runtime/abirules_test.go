@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/solti-wasm/solti-wasm/abi"
 	"github.com/solti-wasm/solti-wasm/router"
@@ -49,5 +50,31 @@ func TestPlanMustFitTheRunInput(t *testing.T) {
 		if n := binary.LittleEndian.Uint32(out); n > abi.DefaultMaxInputBytes || n < abi.DefaultMaxInputBytes-1024 {
 			t.Errorf("run input of %d bytes", n)
 		}
+	}
+}
+
+// TestSupportsTimeout: supports has its own, smaller deadline; it never exceeds the call
+// deadline and is off with it.
+func TestSupportsTimeout(t *testing.T) {
+	for _, tt := range []struct{ call, supports, want time.Duration }{
+		{0, 0, abi.DefaultSupportsTimeout},
+		{time.Second, 20 * time.Millisecond, 20 * time.Millisecond},
+		{30 * time.Millisecond, 0, 30 * time.Millisecond},
+		{runtime.NoCallTimeout, 0, runtime.NoCallTimeout},
+	} {
+		rt := newRuntime(t, runtime.Config{Limits: runtime.Limits{CallTimeout: tt.call, SupportsTimeout: tt.supports}})
+		if got := rt.Limits().SupportsTimeout; got != tt.want {
+			t.Errorf("call %v, supports %v: SupportsTimeout %v, want %v", tt.call, tt.supports, got, tt.want)
+		}
+	}
+	m := loadFixture(t, runtime.Config{}, "loop")
+	start := time.Now()
+	_, err := m.Supports(t.Context(), fixtureRequest(t))
+	took := time.Since(start)
+	if !errors.Is(err, runtime.ErrDeadline) || !strings.Contains(err.Error(), "did not return within the 100ms call deadline") {
+		t.Fatalf("supports of a looping module: %v, want the 100ms deadline", err)
+	}
+	if took > 500*time.Millisecond {
+		t.Errorf("supports took %v with a 100ms deadline", took)
 	}
 }

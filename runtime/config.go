@@ -55,6 +55,11 @@ type Limits struct {
 	// CallTimeout bounds each name, describe, supports and build call (ErrDeadline); a run
 	// call is bounded by its context instead. NoCallTimeout disables it.
 	CallTimeout time.Duration
+	// SupportsTimeout bounds each supports call, more tightly than CallTimeout: supports is
+	// asked for every task of a kind the runner takes, before the runner that builds it, so a
+	// slow one delays every task. Zero means abi.DefaultSupportsTimeout; it is capped at
+	// CallTimeout, and off with NoCallTimeout (calls cannot be interrupted then).
+	SupportsTimeout time.Duration
 	// MaxInstances bounds the instances per module, hence its concurrent calls; callers beyond
 	// it wait for a free instance. Default GOMAXPROCS.
 	MaxInstances int
@@ -80,6 +85,15 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.CallTimeout == 0 {
 		l.CallTimeout = abi.DefaultCallTimeout
+	}
+	if l.SupportsTimeout <= 0 {
+		l.SupportsTimeout = abi.DefaultSupportsTimeout
+	}
+	switch {
+	case l.CallTimeout < 0:
+		l.SupportsTimeout = l.CallTimeout
+	case l.SupportsTimeout > l.CallTimeout:
+		l.SupportsTimeout = l.CallTimeout
 	}
 	if l.MaxInstances <= 0 {
 		l.MaxInstances = goruntime.GOMAXPROCS(0)

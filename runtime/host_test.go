@@ -78,7 +78,7 @@ func TestEmitFloodStopsOnTime(t *testing.T) {
 	if limit := timeout + timeout/10 + 100*time.Millisecond; took > limit {
 		t.Errorf("the run took %v, over its %v deadline by more than 10%% + 100ms", took, timeout)
 	}
-	if lines != abi.DefaultMaxLinesPerCall {
-		t.Errorf("%d lines delivered, want the limit, %d", lines, abi.DefaultMaxLinesPerCall)
+	if lines > abi.DefaultMaxLinesPerCall {
+		t.Errorf("%d lines delivered, over the limit of %d", lines, abi.DefaultMaxLinesPerCall)
 	}
 }

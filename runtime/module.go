@@ -67,8 +67,8 @@ func (m *Module) callErr(export string, err error) error {
 	return &CallError{Path: m.info.Path, Runner: m.name, Export: export, Err: err}
 }
 
-// Supports asks the module's supports export about req. A negative result, a trap or a
-// deadline is an error (which the router counts as "no").
+// Supports asks the module's supports export about req, within Limits.SupportsTimeout. A
+// negative result, a trap or a deadline is an error (which the router counts as "no").
 func (m *Module) Supports(ctx context.Context, req *router.Request) (bool, error) {
 	spec, err := req.JSON()
 	if err != nil {
@@ -78,7 +78,7 @@ func (m *Module) Supports(ctx context.Context, req *router.Request) (bool, error
 	if err != nil {
 		return false, m.callErr(abi.ExportSupports, err)
 	}
-	ret, err := m.call(ctx, in, fnSupports, spec, m.rt.limits.CallTimeout)
+	ret, err := m.call(ctx, in, fnSupports, spec, m.rt.limits.SupportsTimeout)
 	var gerr error
 	if err == nil && ret < 0 {
 		gerr = guestError(ret, in.st.output) // before release: the output is the instance's

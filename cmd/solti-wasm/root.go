@@ -45,6 +45,8 @@ type globalOptions struct {
 	engine         engineFlag
 	callTimeout    time.Duration
 	maxMemoryPages uint32
+	// supportsTimeout is --supports-timeout: supports's own, smaller deadline.
+	supportsTimeout time.Duration
 
 	stdout, stderr io.Writer
 	logger         *slog.Logger // set once the flags are parsed
@@ -57,13 +59,14 @@ type globalOptions struct {
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	opts := &globalOptions{
-		logLevel:       logLevelFlag(slog.LevelWarn),
-		cacheDir:       runtime.DefaultCacheDir(),
-		engine:         "wazero",
-		callTimeout:    abi.DefaultCallTimeout,
-		maxMemoryPages: abi.DefaultMaxMemoryPages,
-		stdout:         stdout,
-		stderr:         stderr,
+		logLevel:        logLevelFlag(slog.LevelWarn),
+		cacheDir:        runtime.DefaultCacheDir(),
+		engine:          "wazero",
+		callTimeout:     abi.DefaultCallTimeout,
+		supportsTimeout: abi.DefaultSupportsTimeout,
+		maxMemoryPages:  abi.DefaultMaxMemoryPages,
+		stdout:          stdout,
+		stderr:          stderr,
 	}
 	root := &cobra.Command{
 		Use:   "solti-wasm",
@@ -85,6 +88,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.Var(&opts.engine, "engine", "WebAssembly engine: "+strings.Join(runtime.Engines(), ", "))
 	f.DurationVar(&opts.callTimeout, "call-timeout", opts.callTimeout,
 		"deadline of each name, describe, supports and build call; 0 disables it: faster calls that nothing interrupts (trusted modules only; runs stay bounded by the task timeout)")
+	f.DurationVar(&opts.supportsTimeout, "supports-timeout", opts.supportsTimeout,
+		"deadline of each supports call, which every task asks of the runners before the one that takes it (at most --call-timeout)")
 	f.Uint32Var(&opts.maxMemoryPages, "max-memory-pages", opts.maxMemoryPages, "linear memory cap per module instance, in 64 KiB pages")
 
 	root.AddCommand(newRunCmd(opts), newRouteCmd(opts), newInspectCmd(opts), newVersionCmd(opts), newWatchCmd(opts), newNewCmd(opts))
@@ -95,6 +100,9 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 func (o *globalOptions) setup(*cobra.Command, []string) error {
 	if o.callTimeout < 0 {
 		return usageError("--call-timeout %v: must be >= 0 (0 disables the deadline)", o.callTimeout)
+	}
+	if o.supportsTimeout <= 0 {
+		return usageError("--supports-timeout %v: must be > 0", o.supportsTimeout)
 	}
 	if o.maxMemoryPages == 0 || o.maxMemoryPages > 65536 {
 		return usageError("--max-memory-pages %d: must be between 1 and 65536 (4 GiB)", o.maxMemoryPages)
@@ -113,7 +121,7 @@ func (o *globalOptions) newRuntime(ctx context.Context) (*runtime.Runtime, error
 	rt, err := runtime.New(ctx, runtime.Config{
 		Engine:   string(o.engine),
 		CacheDir: o.cacheDir,
-		Limits:   runtime.Limits{CallTimeout: timeout, MaxMemoryPages: o.maxMemoryPages},
+		Limits:   runtime.Limits{CallTimeout: timeout, MaxMemoryPages: o.maxMemoryPages, SupportsTimeout: o.supportsTimeout},
 		Logger:   o.logger,
 		Observer: o.observer,
 
