@@ -1,9 +1,15 @@
 package main
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/supervisor"
 )
 
 func TestSafeText(t *testing.T) {
@@ -50,5 +56,48 @@ func TestSafeBlock(t *testing.T) {
 	got := safeBlock("ok\nphase:    failed\r\n\x1b[31m\n", "        ")
 	if want := "ok\n        | phase:    failed\n        | \\x1b[31m"; got != want {
 		t.Errorf("safeBlock = %q, want %q", got, want)
+	}
+}
+
+// blockedWriter blocks every write until release is closed.
+type blockedWriter struct {
+	release chan struct{}
+	b       strings.Builder
+}
+
+func (w *blockedWriter) Write(p []byte) (int, error) {
+	<-w.release
+	return w.b.Write(p)
+}
+
+// TestRunPrinterNeverBlocksALine: with stdout not read, live lines queue up to liveQueue and
+// the rest are counted, never waited for; the report says how many were not printed.
+func TestRunPrinterNeverBlocksALine(t *testing.T) {
+	w := &blockedWriter{release: make(chan struct{})}
+	p := &runPrinter{w: w, text: true, rec: &runRecord{Plan: &abi.Plan{Guest: &abi.GuestPlan{}}}}
+	p.startLive()
+	const n = liveQueue + 1000
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range n {
+			p.line(supervisor.Attempt{Number: 1}, supervisor.Line{Stream: supervisor.Stdout, Text: strconv.Itoa(i)})
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("line blocked on a stdout nobody reads")
+	}
+	close(w.release)
+	if err := p.summary(); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.rec.Lines) != n {
+		t.Errorf("%d lines recorded, want all %d", len(p.rec.Lines), n)
+	}
+	printed := strings.Count(w.b.String(), "stdout | ")
+	if printed < liveQueue || printed > liveQueue+1 || !strings.Contains(w.b.String(), fmt.Sprintf("(%d lines not printed live", n-printed)) {
+		t.Errorf("%d lines printed; report:\n%s", printed, w.b.String()[max(0, w.b.Len()-300):])
 	}
 }

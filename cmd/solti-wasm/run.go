@@ -196,6 +196,8 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 	if err := p.header(); err != nil {
 		return fail(ExitFailure, "writing the report: %w", err)
 	}
+	p.startLive()
+	defer p.stopLive() // on every path: the writer goroutine must end
 
 	var metrics router.MetricsBackend
 	if ms != nil {
@@ -269,13 +271,58 @@ func exitForPhase(st supervisor.Status) int {
 
 // runPrinter writes run's report: in text, the header, then live lines and attempts as they
 // come, then the summary; in JSON, one object at the end.
+//
+// Live text goes through a queue to a writer goroutine, so a guest or process that emits
+// lines never waits for the terminal: a stdout that is slow or not read at all must not hold
+// a run past its task's timeout (the guest's emit call would block in the write, where no
+// deadline can stop it). Lines that find the queue full are not printed live, and counted;
+// the JSON report keeps every line.
 type runPrinter struct {
 	w    io.Writer
 	text bool
 	rec  *runRecord
 
-	mu  sync.Mutex
-	err error
+	mu      sync.Mutex
+	err     error
+	live    chan string   // text lines for the writer goroutine; nil before startLive
+	done    chan struct{} // closed when the writer has written everything
+	dropped int           // lines that found the queue full
+}
+
+// liveQueue is how many live lines may wait for a slow stdout.
+const liveQueue = 4096
+
+// stopLive waits until the queued lines are written and ends the writer; it is called once
+// every attempt has ended (no line comes any more), and again harmlessly.
+func (p *runPrinter) stopLive() {
+	p.mu.Lock()
+	live := p.live
+	p.live = nil
+	p.mu.Unlock()
+	if live != nil {
+		close(live)
+		<-p.done
+	}
+}
+
+// startLive starts the writer of live text lines.
+func (p *runPrinter) startLive() {
+	if !p.text {
+		return
+	}
+	p.live, p.done = make(chan string, liveQueue), make(chan struct{})
+	go func() {
+		defer close(p.done)
+		for s := range p.live {
+			if _, err := io.WriteString(p.w, s); err != nil {
+				p.mu.Lock()
+				if p.err == nil {
+					p.err = err
+				}
+				p.mu.Unlock()
+			}
+		}
+	}()
 }
 
 func (p *runPrinter) printf(format string, args ...any) {
@@ -315,12 +362,16 @@ func (p *runPrinter) line(a supervisor.Attempt, l supervisor.Line) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.rec.Lines = append(p.rec.Lines, runLine{Attempt: a.Number, Stream: string(l.Stream), Text: l.Text, Truncated: l.Truncated})
-	if p.text {
+	if p.live != nil {
 		mark := ""
 		if l.Truncated {
 			mark = truncatedMark
 		}
-		p.printf("%s | %s%s\n", streamTags[l.Stream], safeText(l.Text), mark)
+		select {
+		case p.live <- fmt.Sprintf("%s | %s%s\n", streamTags[l.Stream], safeText(l.Text), mark):
+		default:
+			p.dropped++
+		}
 	}
 }
 
@@ -329,18 +380,25 @@ func (p *runPrinter) status(st supervisor.Status) {
 	if !p.text || st.Phase != supervisor.PhasePending || st.Attempt == 0 {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	msg := ""
 	if st.Error != "" {
 		msg = ": " + safeLine(st.Error)
 	}
-	p.printf("attempt %d: %s%s; restarting\n", st.Attempt, st.Outcome, msg)
+	p.mu.Lock()
+	live := p.live
+	p.mu.Unlock()
+	if live != nil { // not dropped, and not under p.mu: a restart may wait for the terminal
+		live <- fmt.Sprintf("attempt %d: %s%s; restarting\n", st.Attempt, st.Outcome, msg)
+	}
 }
 
 func (p *runPrinter) summary() error {
+	p.stopLive()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.dropped > 0 {
+		p.printf("(%d line%s not printed live: stdout was not read fast enough; --output json keeps every line)\n", p.dropped, plural(p.dropped))
+	}
 	r := p.rec
 	if !p.text {
 		return writeJSON(p.w, r)
