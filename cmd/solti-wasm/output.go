@@ -129,7 +129,7 @@ func safeText(s string) string {
 		}
 		switch {
 		case r == utf8.RuneError && n == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
+			writeHex(&b, `\x`, uint32(s[i]), 2)
 		case r == '\n':
 			b.WriteString(`\n`)
 		case r == '\r':
@@ -137,13 +137,22 @@ func safeText(s string) string {
 		case r == '\t':
 			b.WriteString(`\t`)
 		case r < 0x80:
-			fmt.Fprintf(&b, `\x%02x`, r)
+			writeHex(&b, `\x`, uint32(r), 2)
 		default:
-			fmt.Fprintf(&b, `\u%04x`, r)
+			writeHex(&b, `\u`, uint32(r), 4)
 		}
 		i += n
 	}
 	return b.String()
+}
+
+// writeHex writes prefix, then v as that many lower-case hex digits.
+func writeHex(b *strings.Builder, prefix string, v uint32, digits int) {
+	const hex = "0123456789abcdef"
+	b.WriteString(prefix)
+	for i := digits - 1; i >= 0; i-- {
+		b.WriteByte(hex[v>>(4*i)&0xf])
+	}
 }
 
 // needsEscape reports whether the rune r, n bytes long in its text, must not reach a

@@ -101,3 +101,20 @@ func TestRunPrinterNeverBlocksALine(t *testing.T) {
 		t.Errorf("%d lines printed; report:\n%s", printed, w.b.String()[max(0, w.b.Len()-300):])
 	}
 }
+
+// BenchmarkSafeText is the cost of escaping one line of run's text report: a plain line
+// (the common case: no allocation) and one full of escapes.
+func BenchmarkSafeText(b *testing.B) {
+	for _, bc := range []struct{ name, s string }{
+		{"plain", strings.Repeat("an ordinary log line, ", 4)},
+		{"hostile", strings.Repeat("\x1b[2J\rphase: \xff\u202e", 8)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(bc.s)))
+			for b.Loop() {
+				_ = safeText(bc.s)
+			}
+		})
+	}
+}
