@@ -76,8 +76,5 @@ const (
 	DefaultMaxLinesPerCall = 10000   // emitted lines kept per export call; later ones are dropped and counted
 	DefaultMaxMemoryPages  = 1024    // 64 MiB of linear memory (a page is 64 KiB)
 	DefaultCallTimeout     = time.Second
-	// DefaultSupportsTimeout bounds each supports call, which every task may ask of every
-	// runner: a slow or looping one must cost the others little (ABI §7).
-	DefaultSupportsTimeout = 100 * time.Millisecond
 	PageSize               = 65536
 )

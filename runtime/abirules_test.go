@@ -57,7 +57,7 @@ func TestPlanMustFitTheRunInput(t *testing.T) {
 // deadline and is off with it.
 func TestSupportsTimeout(t *testing.T) {
 	for _, tt := range []struct{ call, supports, want time.Duration }{
-		{0, 0, abi.DefaultSupportsTimeout},
+		{0, 0, runtime.DefaultSupportsTimeout},
 		{time.Second, 20 * time.Millisecond, 20 * time.Millisecond},
 		{30 * time.Millisecond, 0, 30 * time.Millisecond},
 		{runtime.NoCallTimeout, 0, runtime.NoCallTimeout},

@@ -40,6 +40,11 @@ type Config struct {
 // never stopped. Use it only for trusted modules.
 const NoCallTimeout time.Duration = -1
 
+// DefaultSupportsTimeout bounds each supports call (ABI §7), which every task may ask of
+// every runner: a slow or looping one must cost the others little. It is here rather than in
+// package abi with the other limits so that guests, which import abi, do not change with it.
+const DefaultSupportsTimeout = 100 * time.Millisecond
+
 // Limits bound what one module may use. Zero values mean the defaults in package abi.
 type Limits struct {
 	// MaxInputBytes is the largest input the host hands to one call; a larger one is refused
@@ -57,7 +62,7 @@ type Limits struct {
 	CallTimeout time.Duration
 	// SupportsTimeout bounds each supports call, more tightly than CallTimeout: supports is
 	// asked for every task of a kind the runner takes, before the runner that builds it, so a
-	// slow one delays every task. Zero means abi.DefaultSupportsTimeout; it is capped at
+	// slow one delays every task. Zero means DefaultSupportsTimeout; it is capped at
 	// CallTimeout, and off with NoCallTimeout (calls cannot be interrupted then).
 	SupportsTimeout time.Duration
 	// MaxInstances bounds the instances per module, hence its concurrent calls; callers beyond
@@ -87,7 +92,7 @@ func (l Limits) withDefaults() Limits {
 		l.CallTimeout = abi.DefaultCallTimeout
 	}
 	if l.SupportsTimeout <= 0 {
-		l.SupportsTimeout = abi.DefaultSupportsTimeout
+		l.SupportsTimeout = DefaultSupportsTimeout
 	}
 	switch {
 	case l.CallTimeout < 0:

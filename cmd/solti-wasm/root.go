@@ -63,7 +63,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		cacheDir:        runtime.DefaultCacheDir(),
 		engine:          "wazero",
 		callTimeout:     abi.DefaultCallTimeout,
-		supportsTimeout: abi.DefaultSupportsTimeout,
+		supportsTimeout: runtime.DefaultSupportsTimeout,
 		maxMemoryPages:  abi.DefaultMaxMemoryPages,
 		stdout:          stdout,
 		stderr:          stderr,

@@ -310,10 +310,11 @@ func (p *runPrinter) startLive() {
 	if !p.text {
 		return
 	}
-	p.live, p.done = make(chan string, liveQueue), make(chan struct{})
-	go func() {
-		defer close(p.done)
-		for s := range p.live {
+	live, done := make(chan string, liveQueue), make(chan struct{})
+	p.live, p.done = live, done
+	go func() { // the channels as locals: stopLive clears p.live, maybe before this runs
+		defer close(done)
+		for s := range live {
 			if _, err := io.WriteString(p.w, s); err != nil {
 				p.mu.Lock()
 				if p.err == nil {
