@@ -156,3 +156,16 @@ func BenchmarkMetering(b *testing.B) {
 		newStack(b, metered, pm).run(b, "echo", echoSpec)
 	})
 }
+
+// BenchmarkExecTrue is one exec attempt of true: the spawn cost (on Linux through the guard
+// that kills the group when the host dies) plus the wait and the pipes.
+func BenchmarkExecTrue(b *testing.B) {
+	e := &executor.Exec{Plan: &abi.ExecPlan{Command: "true", FailOnNonZero: true}, Policy: executor.ExecPolicy{Allow: []string{"true"}}}
+	a := supervisor.Attempt{RunID: "r-x-1", Number: 1}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Execute(b.Context(), a, func(supervisor.Line) {}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

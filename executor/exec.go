@@ -24,11 +24,12 @@ type Exec struct {
 	WaitDelay time.Duration
 }
 
-// Execute runs one attempt. The command must pass the policy; it starts in a new process
-// group with BaseEnv overlaid with the plan's env, in the plan's cwd. Its stdout and stderr
-// stream to out line by line. When ctx is done (cancel, timeout) the whole group is killed;
-// when the command exits, whatever it left running in its group is killed too, so a task's
-// processes never outlive it.
+// Execute runs one attempt. The command, the plan's env names and its cwd must pass the
+// policy; it starts in a new process group with BaseEnv overlaid with the plan's env, in the
+// plan's cwd (symlinks resolved). Its stdout and stderr stream to out line by line. When ctx
+// is done (cancel, timeout) the whole group is killed; when the command exits, whatever it
+// left running in its group is killed too, so a task's processes never outlive it. On Linux
+// they do not outlive the host either, even one killed by SIGKILL (see exec_linux.go).
 //
 // Policy refusals and spawn failures are fatal; a non-zero exit is a retryable failure when
 // the plan's failOnNonZero holds, else a success carrying the exit code.
@@ -36,13 +37,26 @@ func (e *Exec) Execute(ctx context.Context, a supervisor.Attempt, out supervisor
 	if err := e.Policy.Check(e.Plan.Command); err != nil {
 		return supervisor.Result{}, supervisor.Fatal(router.ErrorBackendConfigFailed, err)
 	}
+	if err := e.Policy.CheckEnv(e.Plan.Env); err != nil {
+		return supervisor.Result{}, supervisor.Fatal(router.ErrorBackendConfigFailed, err)
+	}
+	dir, err := e.Policy.CheckCwd(e.Plan.Cwd)
+	var pe *PolicyError
+	switch {
+	case errors.As(err, &pe):
+		return supervisor.Result{}, supervisor.Fatal(router.ErrorBackendConfigFailed, err)
+	case err != nil:
+		return supervisor.Result{}, supervisor.Fatal(router.ErrorSpawnFailed, err)
+	}
 	if err := ctx.Err(); err != nil {
 		return supervisor.Result{}, context.Cause(ctx)
 	}
-	cmd := exec.Command(e.Plan.Command, e.Plan.Args...)
+	cmd, err := newProcess(e.Plan.Command, e.Plan.Args)
+	if err != nil {
+		return supervisor.Result{}, supervisor.Fatal(router.ErrorSpawnFailed, err)
+	}
 	cmd.Env = mergeEnv(e.BaseEnv, e.Plan.Env)
-	cmd.Dir = e.Plan.Cwd
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Dir = dir
 	// Our own pipes, not exec's copying goroutines: Wait returns when the process exits,
 	// and the readers end when every holder of the pipes is gone (killed with the group).
 	outR, outW, err := os.Pipe()
@@ -56,7 +70,8 @@ func (e *Exec) Execute(ctx context.Context, a supervisor.Attempt, out supervisor
 		return supervisor.Result{}, supervisor.Fatal(router.ErrorSpawnFailed, err)
 	}
 	cmd.Stdout, cmd.Stderr = outW, errW
-	if err := cmd.Start(); err != nil {
+	release, err := startProcess(cmd)
+	if err != nil {
 		for _, f := range []*os.File{outR, outW, errR, errW} {
 			f.Close()
 		}
@@ -72,6 +87,7 @@ func (e *Exec) Execute(ctx context.Context, a supervisor.Attempt, out supervisor
 	killGroup := func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) }
 	stop := context.AfterFunc(ctx, killGroup)
 	waitErr := cmd.Wait()
+	release()
 	stop()
 	killGroup() // the leader is gone: end what it left behind, which may hold the pipes
 

@@ -65,19 +65,22 @@ const (
 	PolicyExec       = "exec"        // the exec allow-list; Name is the command
 	PolicyWasiModule = "wasi-module" // the wasi module directory; Name is the plan's module
 	PolicyWasiMount  = "wasi-mount"  // the wasi mount grants; Name is the guest path
+	PolicyExecEnv    = "exec-env"    // the env names an exec plan may set; Name is the variable
+	PolicyExecCwd    = "exec-cwd"    // the directories an exec plan may run in; Name is its cwd
 )
 
 // PolicyError is a plan the host's policy refuses: nothing of it was executed. An attempt
 // that meets one fails fatally.
 type PolicyError struct {
-	Policy string // PolicyExec, PolicyWasiModule or PolicyWasiMount
+	Policy string // PolicyExec, PolicyExecEnv, PolicyExecCwd, PolicyWasiModule or PolicyWasiMount
 	Name   string // what the plan asked for: the command, module or guest path
 	Reason string
 }
 
 // Error reads like `exec of "rm" denied by policy: REASON`.
 func (e *PolicyError) Error() string {
-	subject := map[string]string{PolicyExec: "exec of", PolicyWasiModule: "wasi module", PolicyWasiMount: "wasi mount"}[e.Policy]
+	subject := map[string]string{PolicyExec: "exec of", PolicyExecEnv: "exec env", PolicyExecCwd: "exec cwd",
+		PolicyWasiModule: "wasi module", PolicyWasiMount: "wasi mount"}[e.Policy]
 	return fmt.Sprintf("%s %q denied by policy: %s", subject, e.Name, e.Reason)
 }
 
@@ -89,7 +92,14 @@ func (e *PolicyError) Is(target error) bool { return target == ErrPolicy }
 func (c *Config) Check(p *abi.Plan) error {
 	switch {
 	case p.Exec != nil:
-		return c.Exec.Check(p.Exec.Command)
+		if err := c.Exec.Check(p.Exec.Command); err != nil {
+			return err
+		}
+		if err := c.Exec.CheckEnv(p.Exec.Env); err != nil {
+			return err
+		}
+		_, err := c.Exec.CheckCwd(p.Exec.Cwd)
+		return err
 	case p.Wasi != nil:
 		_, err := (&Wasi{Plan: p.Wasi, Runtime: c.Runtime, ModuleDir: c.ModuleDir, Mounts: c.Mounts}).check()
 		return err
@@ -148,17 +158,27 @@ var levelNames = [...]string{"DEBUG", "INFO", "WARN", "ERROR"}
 func guestLine(l runtime.RunLine) supervisor.Line {
 	switch l.Stream {
 	case abi.StreamStderr:
-		return supervisor.Line{Stream: supervisor.Stderr, Text: l.Text}
+		return supervisor.Line{Stream: supervisor.Stderr, Text: l.Text, Truncated: l.Truncated}
 	case runtime.StreamLog:
-		return supervisor.Line{Stream: supervisor.Log, Text: levelNames[min(max(l.Level, 0), 3)] + " " + l.Text}
+		return supervisor.Line{Stream: supervisor.Log, Text: levelNames[min(max(l.Level, 0), 3)] + " " + l.Text, Truncated: l.Truncated}
 	}
-	return supervisor.Line{Stream: supervisor.Stdout, Text: l.Text}
+	return supervisor.Line{Stream: supervisor.Stdout, Text: l.Text, Truncated: l.Truncated}
 }
 
-// ExecPolicy is the host's allow-list for exec plans: a plan's command runs only when it is
-// exactly one of Allow (a name looked up in PATH, or a path). Deny by default.
+// ExecPolicy is the host's policy for exec plans: the command a plan may run, the environment
+// variables it may set and the working directories it may choose. The policy decides, not
+// the plan: a plan's command runs only when it is exactly one of Allow (a name looked up in
+// PATH, or a path), deny by default; see CheckEnv and CheckCwd for env and cwd.
 type ExecPolicy struct {
 	Allow []string
+	// Env lists the variables a plan may set: exact names (A_NAME) or path.Match patterns
+	// (APP_*). Empty: any name but those of DefaultEnvDeny. Set: only names it matches, and
+	// still none of DefaultEnvDeny unless named exactly (a pattern never grants a denied name).
+	Env []string
+	// Cwd lists the directories a plan's cwd must be inside (the directory itself or below),
+	// compared after resolving symlinks on both sides. Empty: a plan may not choose a cwd (its
+	// process starts in the host's working directory).
+	Cwd []string
 }
 
 // Check returns a *PolicyError unless command is allowed.

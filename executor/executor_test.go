@@ -98,6 +98,7 @@ func TestExecEnvMergeAndCwd(t *testing.T) {
 		e.BaseEnv = []string{"A=base", "B=base", "PATH=" + os.Getenv("PATH")}
 		e.Plan.Env = abi.EnvFromMap(map[string]string{"B": "plan", "C": "plan"})
 		e.Plan.Cwd = dir
+		e.Policy.Cwd = []string{dir}
 	})
 	if _, err := e.Execute(t.Context(), attempt, l.sink); err != nil {
 		t.Fatal(err)
@@ -150,7 +151,7 @@ func TestExecSpawnFailureIsFatal(t *testing.T) {
 	if fatalKind(err) != router.ErrorSpawnFailed {
 		t.Errorf("error %v, want fatal spawn_failed", err)
 	}
-	_, err = execTask("sh", []string{"-c", "true"}, func(e *executor.Exec) { e.Plan.Cwd = "/no/such/dir" }).Execute(t.Context(), attempt, func(supervisor.Line) {})
+	_, err = execTask("sh", []string{"-c", "true"}, func(e *executor.Exec) { e.Plan.Cwd, e.Policy.Cwd = "/no/such/dir", []string{"/"} }).Execute(t.Context(), attempt, func(supervisor.Line) {})
 	if fatalKind(err) != router.ErrorSpawnFailed {
 		t.Errorf("missing cwd: %v, want fatal spawn_failed", err)
 	}
@@ -206,8 +207,8 @@ func TestExecCancelKillsTheGroup(t *testing.T) {
 }
 
 func TestExecTimeoutKillsTheGroup(t *testing.T) {
-	timeout := &supervisor.TimeoutError{Timeout: 50 * time.Millisecond}
-	ctx, cancel := context.WithTimeoutCause(t.Context(), 50*time.Millisecond, timeout)
+	timeout := &supervisor.TimeoutError{Timeout: 500 * time.Millisecond}
+	ctx, cancel := context.WithTimeoutCause(t.Context(), timeout.Timeout, timeout)
 	defer cancel()
 	var l lines
 	start := time.Now()

@@ -34,6 +34,18 @@
 // unless Config.AllowIncompatible. A version that fails any of this is rejected: the old one
 // keeps serving, and the rejection is logged, counted and published as an event.
 //
+// # What the watch notices
+//
+// Writes, renames, removals and permission changes of the *.wasm files (a file that could not
+// be read is loaded once it can be: a chmod is enough); module files that are symlinks,
+// followed to their targets: a Kubernetes ConfigMap or Secret volume's update (the rename of
+// a new ..data symlink over the old one: any change to another entry of the directory makes
+// the symlinked files be looked at again) and an in-place write to a target outside the
+// directory (the targets' directories are watched too). As a safety net, every file is read
+// again each Config.Rescan (30 s) and compared with its version, which finds what no event
+// reports (an intermediate symlink outside the directory swapped, lost events). Looking at a
+// file again costs a read and a byte comparison; only a changed file is loaded. See links.go.
+//
 // A file is loaded only once it is complete and quiet: after Config.Debounce without a write,
 // and only when its wasm sections are whole (a wasm binary is self-delimiting); a file that
 // stays incomplete for Config.Settle is rejected as truncated.
@@ -46,6 +58,13 @@
 // takes a reference), then closes the old module. A caller that kept a *Version after it was
 // drained (say, to execute a guest plan later) is forwarded to the file's current version of
 // the same runner name, and refused with ErrRetired only when there is none.
+//
+// # Supports cool-down
+//
+// A version whose supports faults Config.CooldownFaults times in a row (traps, deadlines) is
+// out of routing for Config.Cooldown, doubling on repeat up to Config.CooldownMax: its
+// supports answers ErrCoolingDown at once, which the router counts as "no". Each cool-down is
+// an EventCooledDown. See cooldown.go.
 //
 // # Crash-loop quarantine
 //

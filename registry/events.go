@@ -25,6 +25,9 @@ const (
 	EventRolledBack EventType = "rolled-back"
 	// EventRemoved: the file was deleted or renamed away; its runner is unregistered.
 	EventRemoved EventType = "removed"
+	// EventCooledDown: a version's supports kept faulting; it is out of routing for
+	// CooldownMs (Config.CooldownFaults).
+	EventCooledDown EventType = "cooled-down"
 )
 
 // Event is one change, as Subscribe delivers it and solti-wasm watch prints it.
@@ -45,8 +48,10 @@ type Event struct {
 	// Stage is where a rejected version failed: read, compile, abi, instantiate,
 	// _initialize, name, describe, smoke, compat, register, quarantine.
 	Stage string `json:"stage,omitempty"`
-	// Reason explains a rejection, a rollback or a removal.
+	// Reason explains a rejection, a rollback, a removal or a cool-down.
 	Reason string `json:"reason,omitempty"`
+	// CooldownMs is how long a cooled-down version is out of routing, from Time.
+	CooldownMs int64 `json:"cooldownMs,omitempty"`
 }
 
 // String is the event on one line: time, type, file, then the fields that are set.
@@ -67,6 +72,9 @@ func (e Event) String() string {
 	}
 	kv("prev-digest", short(e.PrevDigest))
 	kv("stage", e.Stage)
+	if e.CooldownMs > 0 {
+		kv("cooldown", (time.Duration(e.CooldownMs) * time.Millisecond).String())
+	}
 	if e.Reason != "" {
 		kv("reason", strconv.Quote(oneLine(e.Reason)))
 	}
@@ -124,6 +132,8 @@ func (r *Registry) emit(e Event) {
 		r.stats.RolledBack++
 	case EventRemoved:
 		r.stats.Removed++
+	case EventCooledDown:
+		r.stats.CooledDown++
 	}
 	attrs := []any{"path", e.Path, "runner", e.Runner, "digest", short(e.Digest)}
 	if e.PrevDigest != "" {
@@ -136,7 +146,7 @@ func (r *Registry) emit(e Event) {
 		attrs = append(attrs, "reason", e.Reason)
 	}
 	switch e.Type {
-	case EventRejected, EventRolledBack:
+	case EventRejected, EventRolledBack, EventCooledDown:
 		r.log.Warn("runner module "+string(e.Type), attrs...)
 	default:
 		r.log.Info("runner module "+string(e.Type), attrs...)
@@ -154,8 +164,9 @@ func (r *Registry) emit(e Event) {
 type Stats struct {
 	// Compiles counts versions compiled (each a runtime load: compile, check, instantiate).
 	Compiles uint64
-	// Loaded, Swapped, Rejected, RolledBack and Removed count the events of each type.
-	Loaded, Swapped, Rejected, RolledBack, Removed uint64
+	// Loaded, Swapped, Rejected, RolledBack, Removed and CooledDown count the events of each
+	// type.
+	Loaded, Swapped, Rejected, RolledBack, Removed, CooledDown uint64
 	// Forwarded counts calls on a drained version that its successor served.
 	Forwarded uint64
 	// Draining is the number of replaced versions not yet closed.

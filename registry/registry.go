@@ -29,6 +29,7 @@ const (
 	DefaultSettle    = 2 * time.Second
 	DefaultTrapLimit = 5
 	DefaultProbation = 30 * time.Second
+	DefaultRescan    = 30 * time.Second
 )
 
 // history is how many previous good versions of a file are kept (as bytes) for rollback.
@@ -64,6 +65,16 @@ type Config struct {
 	// pointer swap rather than a reload. Zero means DefaultProbation; negative disables it
 	// (a rollback then loads the previous version again, usually from the compilation cache).
 	Probation time.Duration
+	// CooldownFaults is the number of consecutive faulting supports calls (traps, deadlines)
+	// after which a version is taken out of routing for Cooldown, doubling on each repeat up
+	// to CooldownMax (cooldown.go). Zero means DefaultCooldownFaults; negative disables it.
+	// Zero Cooldown and CooldownMax mean DefaultCooldown and DefaultCooldownMax.
+	CooldownFaults        int
+	Cooldown, CooldownMax time.Duration
+	// Rescan is the interval of the watch's safety net: every module file is read again and
+	// compared with its version, for changes no event reported. Zero means DefaultRescan;
+	// negative disables it.
+	Rescan time.Duration
 	// AllowIncompatible lets a new version replace a running one with another runner
 	// name, without run when the old one had it, or with fewer kinds.
 	AllowIncompatible bool
@@ -95,6 +106,7 @@ type Registry struct {
 	drains    sync.WaitGroup
 
 	watcher *fsnotify.Watcher
+	links   links         // module symlinks and their watched targets (links.go)
 	wake    chan struct{} // a trip is pending
 	stop    chan struct{}
 	done    chan struct{}
@@ -152,6 +164,19 @@ func New(cfg Config) (*Registry, error) {
 	if cfg.Probation == 0 {
 		cfg.Probation = DefaultProbation
 	}
+	if cfg.Rescan == 0 {
+		cfg.Rescan = DefaultRescan
+	}
+	if cfg.CooldownFaults == 0 {
+		cfg.CooldownFaults = DefaultCooldownFaults
+	}
+	if cfg.Cooldown <= 0 {
+		cfg.Cooldown = DefaultCooldown
+	}
+	if cfg.CooldownMax <= 0 {
+		cfg.CooldownMax = DefaultCooldownMax
+	}
+	cfg.CooldownMax = max(cfg.CooldownMax, cfg.Cooldown)
 	if cfg.Router == nil {
 		cfg.Router = router.New(router.BuildContext{})
 	}
@@ -239,6 +264,7 @@ func (r *Registry) Start(ctx context.Context) (err error) {
 	wg.Wait()
 	retry := map[string]time.Time{}
 	for _, c := range cands {
+		r.track(c.path)
 		if c.incomplete != "" && r.cfg.Watch && time.Since(c.mtime) < r.cfg.Settle {
 			retry[c.path] = time.Now().Add(r.cfg.Debounce)
 			continue
@@ -467,7 +493,9 @@ func (r *Registry) commit(ctx context.Context, c *candidate) {
 		return
 	}
 	f := r.file(c.path)
-	f.seen = c.wasm
+	if c.wasm != nil || c.err == nil {
+		f.seen = c.wasm // a read error keeps what was last read, to tell a change from a return
+	}
 	if c.err == nil && c.incomplete != "" {
 		c.err = &runtime.LoadError{Path: c.path, Stage: "read", Err: fmt.Errorf("%w: truncated: %s", runtime.ErrInvalidModule, c.incomplete)}
 	}
@@ -728,6 +756,12 @@ func (r *Registry) loop(pending map[string]time.Time) {
 	defer cancel()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	var rescan <-chan time.Time
+	if r.cfg.Rescan > 0 {
+		t := time.NewTicker(r.cfg.Rescan)
+		defer t.Stop()
+		rescan = t.C
+	}
 	orderPath := filepath.Join(r.cfg.Dir, OrderFileName)
 	for {
 		next := time.Now().Add(time.Hour)
@@ -744,11 +778,20 @@ func (r *Registry) loop(pending map[string]time.Time) {
 			if !ok {
 				return
 			}
-			if filepath.Dir(ev.Name) != filepath.Clean(r.cfg.Dir) || ev.Op == fsnotify.Chmod {
-				continue
+			for _, p := range r.affected(ev, orderPath) {
+				pending[p] = time.Now().Add(r.cfg.Debounce)
 			}
-			if ev.Name == orderPath || filepath.Ext(ev.Name) == ".wasm" {
-				pending[ev.Name] = time.Now().Add(r.cfg.Debounce)
+		case <-rescan:
+			paths, _ := r.scan()
+			r.mu.Lock()
+			for p := range r.files {
+				paths = append(paths, p)
+			}
+			r.mu.Unlock()
+			for _, p := range paths {
+				if _, ok := pending[p]; !ok {
+					pending[p] = time.Now()
+				}
 			}
 		case err, ok := <-r.watcher.Errors:
 			if !ok {
@@ -820,7 +863,17 @@ func (r *Registry) loop(pending map[string]time.Time) {
 // process brings path's runner in step with the file; it reports whether to look again
 // later (the file is still being written).
 func (r *Registry) process(ctx context.Context, path string) (retry bool) {
+	r.track(path)
 	c := readCandidate(path, r.rt.Limits().MaxModuleBytes)
+	if c.err != nil && c.err.Stage == "read" {
+		r.mu.Lock()
+		f := r.files[path]
+		same := f != nil && f.err != nil && f.err.Stage == "read" && f.err.Err.Error() == c.err.Err.Error()
+		r.mu.Unlock()
+		if same {
+			return false // still unreadable, already reported
+		}
+	}
 	if c.gone {
 		r.mu.Lock()
 		r.remove(path, "the file was deleted or renamed")
@@ -831,6 +884,10 @@ func (r *Registry) process(ctx context.Context, path string) (retry bool) {
 		r.mu.Lock()
 		f := r.files[path]
 		if f != nil && f.seen != nil && bytes.Equal(f.seen, c.wasm) {
+			if f.cur != nil && f.err != nil && f.err.Stage == "read" {
+				f.err = nil // readable again, as it was: the version never stopped serving
+				r.log.Info("runner module readable again", "path", path, "runner", f.cur.Name())
+			}
 			r.mu.Unlock()
 			return false // same content: nothing to do
 		}

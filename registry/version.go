@@ -34,6 +34,11 @@ type Version struct {
 
 	faults  [numExports]atomic.Int64 // consecutive faulting calls, per export
 	tripped atomic.Bool
+
+	// The supports cool-down (cooldown.go): faults since the last answer or cool-down,
+	// cool-downs in a row, when the current one ends (unix ns, 0: none) and why.
+	coolFaults, coolStreak, coolUntil atomic.Int64
+	coolWhy                           atomic.Value // string
 }
 
 // The exports whose faults are counted, each on its own: a version whose build traps while
@@ -110,15 +115,20 @@ func (v *Version) pick() (*Version, error) {
 		Err: fmt.Errorf("%w: version %s was replaced or removed, and the file serves no runner %q now", ErrRetired, short(v.digest), v.Name())}
 }
 
-// Supports asks the version's supports export.
+// Supports asks the version's supports export, unless the version is cooling down after
+// faulting supports calls (ErrCoolingDown, see Config.CooldownFaults).
 func (v *Version) Supports(ctx context.Context, req *router.Request) (bool, error) {
 	s, err := v.pick()
 	if err != nil {
 		return false, err
 	}
 	defer s.release()
+	if until, on := s.cooldownAt(); on {
+		return false, s.coolingDown(until)
+	}
 	ok, err := s.mod.Supports(ctx, req)
 	s.observe(ctx, exSupports, err)
+	s.observeSupports(ctx, err)
 	return ok, err
 }
 

@@ -41,7 +41,7 @@ var hostSigs = map[string]engine.FuncType{
 func abiVersion(exports []engine.Export) int {
 	v := 0
 	for _, e := range exports {
-		if n, ok := strings.CutPrefix(e.Name, abi.MarkerPrefix); ok && e.Kind == engine.KindFunc {
+		if n, ok := strings.CutPrefix(e.Name, abi.MarkerPrefix); ok && e.Kind == engine.KindFunc && canonicalDecimal(n) {
 			if x, err := strconv.Atoi(n); err == nil && x > 0 {
 				if x == abi.Version {
 					return x
@@ -53,9 +53,41 @@ func abiVersion(exports []engine.Export) int {
 	return v
 }
 
+// canonicalDecimal reports whether s is a version as a marker writes it (ABI §3): decimal
+// digits without a sign or a leading zero.
+func canonicalDecimal(s string) bool {
+	if s == "" || s[0] == '0' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// badMarker returns the first export that looks like a version marker, digits after the
+// prefix, but does not write its version canonically (solti_abi_v01), or "".
+func badMarker(exports []engine.Export) string {
+	for _, e := range exports {
+		n, ok := strings.CutPrefix(e.Name, abi.MarkerPrefix)
+		if !ok || e.Kind != engine.KindFunc || n == "" || canonicalDecimal(n) {
+			continue
+		}
+		if strings.Trim(n, "0123456789") == "" || n[0] == '+' || n[0] == '-' {
+			return e.Name
+		}
+	}
+	return ""
+}
+
 // checkABI validates a compiled module against ABI v1: the version marker, the exports and
 // their signatures, the memory, and the imports (only the solti host functions and WASI).
 func checkABI(imports []engine.Import, exports []engine.Export, maxPages uint32) error {
+	if bad := badMarker(exports); bad != "" {
+		return errorf(ErrABIVersion, "export %s is not a version marker: the version after %s must be canonical decimal, without a sign or leading zeros (%s%d)", bad, abi.MarkerPrefix, abi.MarkerPrefix, abi.Version)
+	}
 	switch v := abiVersion(exports); {
 	case v == 0:
 		return errorf(ErrNotRunner, "no %s export (a solti runner exports this marker function)", abi.ExportMarker)

@@ -72,7 +72,7 @@ func TestCallsOnAWellBehavedModule(t *testing.T) {
 
 func TestCallFailures(t *testing.T) {
 	ctx := context.Background()
-	rt := newRuntime(t, runtime.Config{Limits: runtime.Limits{CallTimeout: 200 * time.Millisecond}})
+	rt := newRuntime(t, runtime.Config{Limits: runtime.Limits{CallTimeout: 200 * time.Millisecond, SupportsTimeout: 200 * time.Millisecond}})
 	req := fixtureRequest(t)
 	args := router.BuildArgs{RunID: router.RunID{ID: "x-s1-1"}}
 	tests := []struct {

@@ -41,6 +41,11 @@ type Config struct {
 // context, on a second, metered compilation. Use it only for trusted modules.
 const NoCallTimeout time.Duration = -1
 
+// DefaultSupportsTimeout bounds each supports call (ABI §7), which every task may ask of
+// every runner: a slow or looping one must cost the others little. It is here rather than in
+// package abi with the other limits so that guests, which import abi, do not change with it.
+const DefaultSupportsTimeout = 100 * time.Millisecond
+
 // Limits bound what one module may use. Zero values mean the defaults in package abi.
 type Limits struct {
 	// MaxInputBytes is the largest input the host hands to one call; a larger one is refused
@@ -56,6 +61,11 @@ type Limits struct {
 	// CallTimeout bounds each name, describe, supports and build call (ErrDeadline); a run
 	// call is bounded by its context instead. NoCallTimeout disables it.
 	CallTimeout time.Duration
+	// SupportsTimeout bounds each supports call, more tightly than CallTimeout: supports is
+	// asked for every task of a kind the runner takes, before the runner that builds it, so a
+	// slow one delays every task. Zero means DefaultSupportsTimeout; it is capped at
+	// CallTimeout, and off with NoCallTimeout (calls cannot be interrupted then).
+	SupportsTimeout time.Duration
 	// MaxInstances bounds the instances per module, hence its concurrent calls; callers beyond
 	// it wait for a free instance. Default GOMAXPROCS.
 	MaxInstances int
@@ -119,6 +129,15 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.CallTimeout == 0 {
 		l.CallTimeout = abi.DefaultCallTimeout
+	}
+	if l.SupportsTimeout <= 0 {
+		l.SupportsTimeout = DefaultSupportsTimeout
+	}
+	switch {
+	case l.CallTimeout < 0:
+		l.SupportsTimeout = l.CallTimeout
+	case l.SupportsTimeout > l.CallTimeout:
+		l.SupportsTimeout = l.CallTimeout
 	}
 	if l.MaxInstances <= 0 {
 		l.MaxInstances = goruntime.GOMAXPROCS(0)

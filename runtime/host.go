@@ -3,7 +3,10 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
+	"strconv"
+	"unicode/utf8"
 
 	"github.com/solti-wasm/solti-wasm/abi"
 	"github.com/solti-wasm/solti-wasm/runtime/internal/engine"
@@ -81,7 +84,7 @@ func hostOutput(ctx context.Context, mem engine.Memory, stack []uint64) {
 	ptr, n := uint32(stack[0]), uint32(stack[1])
 	st.chargeHost(n)
 	if int64(n) > int64(st.limits.MaxOutputBytes) {
-		st.abort(errorf(ErrOutputTooLarge, "output of %d bytes exceeds the %d-byte limit", n, st.limits.MaxOutputBytes))
+		st.abort(errorf(ErrOutputTooLarge, "output of %s bytes exceeds the %d-byte limit", lenString(n), st.limits.MaxOutputBytes))
 	}
 	b, ok := readMem(mem, ptr, n)
 	if !ok {
@@ -90,23 +93,23 @@ func hostOutput(ctx context.Context, mem engine.Memory, stack []uint64) {
 	st.output = append(st.output[:0], b...)
 }
 
-// log(level, ptr, len): a guest log line, truncated and rate-bounded per call.
+// log(level, ptr, len): a guest log line, truncated and rate-bounded per call. The pointer
+// and length are checked first, before any limit: a call dropped for the count limit or cut
+// for the size limit still traps when its bytes are outside guest memory (ABI §4), so a
+// negative length never passes.
 func hostLog(ctx context.Context, mem engine.Memory, stack []uint64) {
 	st := stateOf(ctx)
 	level, ptr, n := int32(stack[0]), uint32(stack[1]), uint32(stack[2])
+	if !inMemory(mem, ptr, n) {
+		st.abort(errorf(ErrBadPointer, "log(ptr=%d, len=%s) is outside guest memory of %d bytes", ptr, lenString(n), memSize(mem)))
+	}
 	st.chargeHost(n)
 	st.logs++
 	if st.logs > st.limits.MaxLogsPerCall {
 		return // counted, dropped
 	}
-	truncated := false
-	if int64(n) > int64(st.limits.MaxLogBytes) {
-		n, truncated = uint32(st.limits.MaxLogBytes), true
-	}
-	b, ok := readMem(mem, ptr, n)
-	if !ok {
-		st.abort(errorf(ErrBadPointer, "log(ptr=%d, len=%d) is outside guest memory of %d bytes", ptr, n, memSize(mem)))
-	}
+	b, _ := readMem(mem, ptr, n)
+	b, truncated := truncate(b, st.limits.MaxLogBytes)
 	if st.sink != nil {
 		st.sink(RunLine{Stream: StreamLog, Level: level, Text: string(b), Truncated: truncated})
 	}
@@ -126,13 +129,18 @@ func hostLog(ctx context.Context, mem engine.Memory, stack []uint64) {
 // are split at newlines (a trailing one ends the last line); each line is truncated to the
 // line limit, and lines beyond the per-call count are dropped and counted. Outside a run, or
 // in a run nobody streams, lines go to the log at debug level.
+//
+// The host's work per call is bounded by the line limit, not by the guest's bytes: once the
+// limit is reached the rest is only counted (bytes.Count, not a loop per line), and a call
+// whose context is done (the run's deadline) stops delivering lines and ends the run at once,
+// so a guest flooding newlines cannot hold the host past the task's timeout.
 func hostEmit(ctx context.Context, mem engine.Memory, stack []uint64) {
 	st := stateOf(ctx)
 	stream, ptr, n := int32(stack[0]), uint32(stack[1]), uint32(stack[2])
 	st.chargeHost(n)
 	b, ok := readMem(mem, ptr, n)
 	if !ok {
-		st.abort(errorf(ErrBadPointer, "emit(ptr=%d, len=%d) is outside guest memory of %d bytes", ptr, n, memSize(mem)))
+		st.abort(errorf(ErrBadPointer, "emit(ptr=%d, len=%s) is outside guest memory of %d bytes", ptr, lenString(n), memSize(mem)))
 	}
 	if stream != abi.StreamStderr {
 		stream = abi.StreamStdout
@@ -141,25 +149,87 @@ func hostEmit(ctx context.Context, mem engine.Memory, stack []uint64) {
 		b = b[:len(b)-1]
 	}
 	for {
-		line, rest, more := bytes.Cut(b, []byte{'\n'})
+		if st.lines >= st.limits.MaxLinesPerCall {
+			st.lines += countLines(ctx, st, b)
+			return
+		}
+		if err := ctx.Err(); err != nil {
+			st.abort(errorf(stopKind(err), "%v", context.Cause(ctx)))
+		}
+		line, rest, more := bytes.Cut(b, newline)
 		st.lines++
-		if st.lines <= st.limits.MaxLinesPerCall {
-			truncated := len(line) > st.limits.MaxLineBytes
-			if truncated {
-				line = line[:st.limits.MaxLineBytes]
-			}
-			l := RunLine{Stream: stream, Text: string(line), Truncated: truncated}
-			if st.sink != nil {
-				st.sink(l)
-			} else if lg := st.mod.rt.logger; lg.Enabled(ctx, slog.LevelDebug) {
-				lg.LogAttrs(ctx, slog.LevelDebug, l.Text, slog.String("runner", st.mod.name), slog.String("export", st.export), slog.Int("stream", int(stream)))
-			}
+		line, truncated := truncate(line, st.limits.MaxLineBytes)
+		l := RunLine{Stream: stream, Text: string(line), Truncated: truncated}
+		if st.sink != nil {
+			st.sink(l)
+		} else if lg := st.mod.rt.logger; lg.Enabled(ctx, slog.LevelDebug) {
+			lg.LogAttrs(ctx, slog.LevelDebug, l.Text, slog.String("runner", st.mod.name), slog.String("export", st.export), slog.Int("stream", int(stream)))
 		}
 		if !more {
 			return
 		}
 		b = rest
 	}
+}
+
+var newline = []byte{'\n'}
+
+// countChunk is how many bytes countLines scans between looks at the call's context: the
+// host's work without a deadline check stays well under a millisecond, whatever the guest
+// hands it.
+const countChunk = 1 << 20
+
+// countLines counts the lines of b (its newlines plus one), stopping the call when its
+// context ends.
+func countLines(ctx context.Context, st *callState, b []byte) int {
+	n := 1
+	for len(b) > 0 {
+		if err := ctx.Err(); err != nil {
+			st.abort(errorf(stopKind(err), "%v", context.Cause(ctx)))
+		}
+		c := b[:min(len(b), countChunk)]
+		n += bytes.Count(c, newline)
+		b = b[len(c):]
+	}
+	return n
+}
+
+// stopKind is the sentinel for a call stopped by its context's end.
+func stopKind(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return ErrDeadline
+	}
+	return ErrCanceled
+}
+
+// truncate cuts b to at most limit bytes, at a UTF-8 character boundary when the cut would
+// fall inside one (so that valid text stays valid), and reports whether it cut.
+func truncate(b []byte, limit int) ([]byte, bool) {
+	if len(b) <= limit {
+		return b, false
+	}
+	n := limit
+	for i := 0; i < utf8.UTFMax-1 && n > 0 && !utf8.RuneStart(b[n]); i++ {
+		n--
+	}
+	if !utf8.RuneStart(b[n]) { // not UTF-8 there anyway: cut at the limit
+		n = limit
+	}
+	return b[:n], true
+}
+
+// inMemory reports whether the n bytes at ptr lie inside mem. The sum is computed in 64 bits:
+// a length of -1 (0xffffffff) must not wrap around.
+func inMemory(mem engine.Memory, ptr, n uint32) bool {
+	return uint64(ptr)+uint64(n) <= uint64(memSize(mem))
+}
+
+// lenString shows a length as the guest most likely meant it: negative when its i32 is.
+func lenString(n uint32) string {
+	if int32(n) < 0 {
+		return strconv.Itoa(int(int32(n)))
+	}
+	return strconv.FormatUint(uint64(n), 10)
 }
 
 // RunLine is one line a guest emitted or logged during a run.

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"sync"
@@ -72,8 +73,8 @@ func (m *Module) callErr(export string, err error) error {
 	return &CallError{Path: m.info.Path, Runner: m.name, Export: export, Err: err}
 }
 
-// Supports asks the module's supports export about req. A negative result, a trap or a
-// deadline is an error (which the router counts as "no").
+// Supports asks the module's supports export about req, within Limits.SupportsTimeout. A
+// negative result, a trap or a deadline is an error (which the router counts as "no").
 func (m *Module) Supports(ctx context.Context, req *router.Request) (bool, error) {
 	spec, err := req.JSON()
 	if err != nil {
@@ -83,7 +84,7 @@ func (m *Module) Supports(ctx context.Context, req *router.Request) (bool, error
 	if err != nil {
 		return false, m.callErr(abi.ExportSupports, err)
 	}
-	ret, err := m.call(ctx, in, fnSupports, spec, m.rt.limits.CallTimeout)
+	ret, err := m.call(ctx, in, fnSupports, spec, m.rt.limits.SupportsTimeout)
 	var gerr error
 	if err == nil && ret < 0 {
 		gerr = guestError(ret, in.st.output) // before release: the output is the instance's
@@ -130,7 +131,42 @@ func (m *Module) Build(ctx context.Context, req *router.Request, args router.Bui
 	if err != nil {
 		return nil, m.callErr(abi.ExportBuild, errorf(ErrBadResult, "output is not a valid plan: %v", err))
 	}
+	if plan.Guest != nil {
+		if err := m.checkRunInput(args.RunID.ID, args.Env, plan.Guest.Payload); err != nil {
+			return nil, m.callErr(abi.ExportBuild, err)
+		}
+	}
 	return plan, nil
+}
+
+// maxAttempt is the attempt number checkRunInput sizes a run input for: the largest i32, so
+// that the check holds for every attempt a supervisor will make.
+const maxAttempt = 1<<31 - 1
+
+// checkRunInput refuses, at build time, a guest plan whose payload cannot run: the run's
+// input, the RunInput envelope (run id, attempt, env) around the payload, must fit the input
+// limit (ABI §7), or every attempt would be refused before the guest runs. The host sends the
+// payload compacted, so a payload over the limit only by whitespace is measured compacted.
+func (m *Module) checkRunInput(runID string, env abi.Env, payload []byte) error {
+	envelope, err := json.Marshal(&abi.RunInput{RunID: runID, Attempt: maxAttempt, Env: env})
+	if err != nil {
+		return err
+	}
+	size := len(envelope) + len(payload)
+	if len(payload) > 0 {
+		size += len(`,"payload":`)
+	}
+	limit := m.rt.limits.MaxInputBytes
+	if size > limit && len(payload) > 0 {
+		var c bytes.Buffer
+		if json.Compact(&c, payload) == nil {
+			size -= len(payload) - c.Len()
+		}
+	}
+	if size > limit {
+		return errorf(ErrInputTooLarge, "the plan's payload of %d bytes makes a run input of %d bytes with its envelope (run id, attempt, env), over the %d-byte input limit: no run of it could start", len(payload), size, limit)
+	}
+	return nil
 }
 
 // buildInput writes abi.BuildInput around the already-encoded spec, so the spec is encoded

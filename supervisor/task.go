@@ -63,6 +63,8 @@ const (
 type Line struct {
 	Stream Stream
 	Text   string
+	// Truncated: the guest's line or log message was cut at its limit (ABI §7).
+	Truncated bool
 }
 
 // Sink receives an attempt's live output. It is called from the executor's goroutines, one

@@ -591,7 +591,7 @@ func TestMixedRunnersDir(t *testing.T) {
 		}
 		details := map[string][]string{
 			"10-trap-supports.wasm": {"supports", "trap", "unreachable"},
-			"11-loop.wasm":          {"supports", "deadline exceeded", "200ms"},
+			"11-loop.wasm":          {"supports", "deadline exceeded", "100ms"}, // supports has its own deadline (--supports-timeout)
 			"12-missing-build.wasm": {"no build export"},
 			"14-abi-v2.wasm":        {"ABI v2"},
 			"notwasm.wasm":          {"not a wasm file"},

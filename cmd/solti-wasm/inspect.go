@@ -96,7 +96,7 @@ func inspectModule(ctx context.Context, o *globalOptions, f *inspectFlags, path 
 func (r *inspectReport) writeText(w io.Writer) error {
 	var b strings.Builder
 	field := func(name, format string, args ...any) {
-		fmt.Fprintf(&b, "%-14s%s\n", name+":", fmt.Sprintf(format, args...))
+		fmt.Fprintf(&b, "%-14s%s\n", name+":", safeText(fmt.Sprintf(format, args...)))
 	}
 	field("path", "%s", r.Path)
 	field("size", "%d bytes", r.Size)
@@ -125,14 +125,14 @@ func (r *inspectReport) writeText(w io.Writer) error {
 		field("memory", "%d pages min (%d KiB)", r.MemoryMinPages, r.MemoryMinPages*64)
 		fmt.Fprintf(&b, "exports:\n")
 		for _, e := range r.Exports {
-			fmt.Fprintf(&b, "  %s\n", e)
+			fmt.Fprintf(&b, "  %s\n", safeText(e))
 		}
 		fmt.Fprintf(&b, "imports:\n")
 		if len(r.Imports) == 0 {
 			fmt.Fprintf(&b, "  (none)\n")
 		}
 		for _, i := range r.Imports {
-			fmt.Fprintf(&b, "  %s\n", i)
+			fmt.Fprintf(&b, "  %s\n", safeText(i))
 		}
 		field("compile time", "%s", formatDuration(r.CompileTime))
 	}

@@ -68,7 +68,7 @@ func (s *runnerSet) addFailed(err error, warn io.Writer) {
 		le = &runtime.LoadError{Path: s.dir, Stage: "load", Err: err}
 	}
 	s.failed = append(s.failed, le)
-	fmt.Fprintf(warn, "warning: module not loaded: %s\n", oneLine(le.Error()))
+	fmt.Fprintf(warn, "warning: module not loaded: %s\n", safeLine(le.Error()))
 }
 
 // module returns the loaded module named name.

@@ -79,6 +79,8 @@ func (s *metricsServer) registryEvent(e registry.Event) {
 	switch e.Type {
 	case registry.EventSwapped, registry.EventRolledBack:
 		s.metrics.ModuleSwapped(e.Runner)
+	case registry.EventCooledDown:
+		s.metrics.SupportsCooledDown(e.Runner, e.Time.Add(time.Duration(e.CooldownMs)*time.Millisecond))
 	case registry.EventRejected:
 		switch e.Stage {
 		case "smoke", "compat", "register", "quarantine":

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 )
@@ -89,4 +90,97 @@ func jsonOrString(b []byte) any {
 		return json.RawMessage(b)
 	}
 	return string(b)
+}
+
+// safeText makes text from a guest (or anything else untrusted: a module's export names, an
+// error that quotes a guest) safe to print on a terminal as one line of a report. Control
+// characters (C0 with tab and newline, DEL, C1) become Go-style escapes (\n, \r, \t, \x1b,
+// \u009b), as do the Unicode line and paragraph separators and bidirectional overrides, which
+// can make a line read as something else; bytes that are not UTF-8 become \xNN. So a guest
+// can neither start a line of its own (a fake "phase: succeeded") nor move the cursor, clear
+// the screen or retitle the terminal. Backslashes are kept as they are: the escapes are for
+// reading, not for parsing back (JSON output is exact).
+func safeText(s string) string {
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		if c < utf8.RuneSelf && c >= 0x20 && c != 0x7f {
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if needsEscape(r, n) {
+			break
+		}
+		i += n
+	}
+	if i == len(s) {
+		return s // the common case: nothing to escape, no allocation
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	b.WriteString(s[:i])
+	for i < len(s) {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if !needsEscape(r, n) {
+			b.WriteString(s[i : i+n])
+			i += n
+			continue
+		}
+		switch {
+		case r == utf8.RuneError && n == 1:
+			writeHex(&b, `\x`, uint32(s[i]), 2)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x80:
+			writeHex(&b, `\x`, uint32(r), 2)
+		default:
+			writeHex(&b, `\u`, uint32(r), 4)
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// writeHex writes prefix, then v as that many lower-case hex digits.
+func writeHex(b *strings.Builder, prefix string, v uint32, digits int) {
+	const hex = "0123456789abcdef"
+	b.WriteString(prefix)
+	for i := digits - 1; i >= 0; i-- {
+		b.WriteByte(hex[v>>(4*i)&0xf])
+	}
+}
+
+// needsEscape reports whether the rune r, n bytes long in its text, must not reach a
+// terminal as it is.
+func needsEscape(r rune, n int) bool {
+	switch {
+	case r == utf8.RuneError && n == 1: // not UTF-8
+		return true
+	case r < 0x20, r >= 0x7f && r <= 0x9f: // C0, DEL, C1
+		return true
+	case r == 0x2028, r == 0x2029: // line and paragraph separators
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c: // bidi controls
+		return true
+	}
+	return false
+}
+
+// safeLine is a diagnostic on one line, safe to print: oneLine, then safeText.
+func safeLine(s string) string { return safeText(oneLine(s)) }
+
+// safeBlock prints guest text of several lines (a run's output) under a report field: the
+// first line follows the field's label, each later one starts with indent and "| ", and every
+// line is safeText, so no line of it can pass for one of the report's own.
+func safeBlock(s, indent string) string {
+	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = safeText(strings.TrimSuffix(l, "\r"))
+	}
+	return strings.Join(lines, "\n"+indent+"| ")
 }

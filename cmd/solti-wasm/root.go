@@ -47,6 +47,8 @@ type globalOptions struct {
 	engine         engineFlag
 	callTimeout    time.Duration
 	maxMemoryPages uint32
+	// supportsTimeout is --supports-timeout: supports's own, smaller deadline.
+	supportsTimeout time.Duration
 
 	stdout, stderr io.Writer
 	logger         *slog.Logger // set once the flags are parsed
@@ -62,13 +64,14 @@ type globalOptions struct {
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	opts := &globalOptions{
-		logLevel:       logLevelFlag(slog.LevelWarn),
-		cacheDir:       runtime.DefaultCacheDir(),
-		engine:         "wazero",
-		callTimeout:    abi.DefaultCallTimeout,
-		maxMemoryPages: abi.DefaultMaxMemoryPages,
-		stdout:         stdout,
-		stderr:         stderr,
+		logLevel:        logLevelFlag(slog.LevelWarn),
+		cacheDir:        runtime.DefaultCacheDir(),
+		engine:          "wazero",
+		callTimeout:     abi.DefaultCallTimeout,
+		supportsTimeout: runtime.DefaultSupportsTimeout,
+		maxMemoryPages:  abi.DefaultMaxMemoryPages,
+		stdout:          stdout,
+		stderr:          stderr,
 	}
 	root := &cobra.Command{
 		Use:   "solti-wasm",
@@ -91,6 +94,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.Var(&opts.engine, "engine", "WebAssembly engine: "+strings.Join(runtime.Engines(), ", "))
 	f.DurationVar(&opts.callTimeout, "call-timeout", opts.callTimeout,
 		"deadline of each name, describe, supports and build call; 0 disables it: faster calls that nothing interrupts (trusted modules only; runs stay bounded by the task timeout)")
+	f.DurationVar(&opts.supportsTimeout, "supports-timeout", opts.supportsTimeout,
+		"deadline of each supports call, which every task asks of the runners before the one that takes it (at most --call-timeout)")
 	f.Uint32Var(&opts.maxMemoryPages, "max-memory-pages", opts.maxMemoryPages, "linear memory cap per module instance, in 64 KiB pages")
 
 	root.AddCommand(newRunCmd(opts), newRouteCmd(opts), newInspectCmd(opts), newVersionCmd(opts), newWatchCmd(opts), newNewCmd(opts), newGenManCmd(root))
@@ -102,6 +107,9 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 func (o *globalOptions) setup(*cobra.Command, []string) error {
 	if o.callTimeout < 0 {
 		return usageError("--call-timeout %v: must be >= 0 (0 disables the deadline)", o.callTimeout)
+	}
+	if o.supportsTimeout <= 0 {
+		return usageError("--supports-timeout %v: must be > 0", o.supportsTimeout)
 	}
 	if o.maxMemoryPages == 0 || o.maxMemoryPages > 65536 {
 		return usageError("--max-memory-pages %d: must be between 1 and 65536 (4 GiB)", o.maxMemoryPages)
@@ -120,7 +128,7 @@ func (o *globalOptions) newRuntime(ctx context.Context) (*runtime.Runtime, error
 	rt, err := runtime.New(ctx, runtime.Config{
 		Engine:   string(o.engine),
 		CacheDir: o.cacheDir,
-		Limits:   runtime.Limits{CallTimeout: timeout, MaxMemoryPages: o.maxMemoryPages},
+		Limits:   runtime.Limits{CallTimeout: timeout, MaxMemoryPages: o.maxMemoryPages, SupportsTimeout: o.supportsTimeout},
 		Logger:   o.logger,
 		Observer: o.observer,
 
@@ -174,11 +182,15 @@ func printError(w io.Writer, cmd *cobra.Command, err error, code int) {
 	if ee := (*exitError)(nil); errors.As(err, &ee) && ee.silent {
 		return
 	}
-	msg := oneLine(err.Error())
+	msg := safeLine(err.Error())
 	if ee := (*exitError)(nil); !errors.As(err, &ee) {
 		// cobra's own parse errors: a "Did you mean this?" list is laid out in lines.
-		if msg = strings.TrimSpace(err.Error()); strings.Contains(msg, "\n") {
-			msg += "\n"
+		if text := strings.TrimSpace(err.Error()); strings.Contains(text, "\n") {
+			lines := strings.Split(text, "\n")
+			for i, l := range lines {
+				lines[i] = safeLine(l)
+			}
+			msg = strings.Join(lines, "\n") + "\n"
 		}
 	}
 	fmt.Fprintf(w, "solti-wasm: %s\n", msg)

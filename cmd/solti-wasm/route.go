@@ -160,7 +160,7 @@ func noKindsWarning(runner, path string) string {
 
 func (r *routeReport) writeText(w io.Writer, dir string) error {
 	var b, table strings.Builder
-	fmt.Fprintf(&b, "task %s, kind %s, runners in %s:\n", r.Task, r.Kind, dir)
+	fmt.Fprintf(&b, "task %s, kind %s, runners in %s:\n", safeText(r.Task), safeText(r.Kind), safeText(dir))
 	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tRUNNER\tMODULE\tLABELS\tVERDICT\tDETAIL")
 	for _, l := range r.Runners {
@@ -168,7 +168,7 @@ func (r *routeReport) writeText(w io.Writer, dir string) error {
 		if l.Position > 0 {
 			pos, runner, labels = strconv.Itoa(l.Position), l.Runner, formatLabels(l.Labels)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", pos, runner, filepath.Base(l.Module), labels, l.Verdict, l.Detail)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", pos, runner, safeText(filepath.Base(l.Module)), safeText(labels), l.Verdict, safeText(l.Detail))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -177,9 +177,9 @@ func (r *routeReport) writeText(w io.Writer, dir string) error {
 		b.WriteString(strings.TrimRight(line, " \n") + "\n")
 	}
 	if r.Chosen != nil {
-		fmt.Fprintf(&b, "chosen: %s (%s)\n", r.Chosen.Runner, r.Chosen.Module)
+		fmt.Fprintf(&b, "chosen: %s (%s)\n", r.Chosen.Runner, safeText(r.Chosen.Module))
 	} else {
-		fmt.Fprintf(&b, "chosen: no runner (no suitable runner for task kind: %s)\n", r.Kind)
+		fmt.Fprintf(&b, "chosen: no runner (no suitable runner for task kind: %s)\n", safeText(r.Kind))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

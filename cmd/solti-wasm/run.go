@@ -29,6 +29,8 @@ type runFlags struct {
 	output      outputFormat
 	env         []string
 	allowExec   []string
+	execEnv     []string
+	execCwd     []string
 	wasiDir     string
 	wasiMounts  []string
 	warmRuns    int
@@ -49,7 +51,10 @@ the plan under a supervisor that applies the task's timeout, restart, backoff an
          fault); the guest's emitted lines and logs are printed live
   exec   a subprocess in its own process group, only if --allow-exec names its command
          (exec is denied by default); its environment is this process's, overlaid with the
-         plan's env; stdout and stderr are printed live, line by line
+         plan's env, whose names the policy must allow (--exec-env; LD_* and the like are
+         denied by default); a plan's cwd must be inside an --exec-cwd directory; stdout and
+         stderr are printed live, line by line; on Linux the group dies with solti-wasm,
+         even one killed by SIGKILL
   wasi   a WASI command module from --wasi-dir (default: the wasi subdirectory of the
          runners directory), with its args, env and stdin, and of the directories
          --wasi-mount grants only those the plan asks for (no other files, no network
@@ -80,6 +85,8 @@ The guest gets a run input with the run id, the attempt number, the task env ove
 	addOutputFlag(cmd, &f.output)
 	cmd.Flags().StringArrayVar(&f.env, "env", nil, "KEY=VALUE for the task's env, over the task's own values (repeatable)")
 	cmd.Flags().StringArrayVar(&f.allowExec, "allow-exec", nil, "allow exec plans to run COMMAND, exactly as the plan names it (repeatable); exec is denied by default")
+	cmd.Flags().StringArrayVar(&f.execEnv, "exec-env", nil, "let exec plans set the variable NAME, or those matching a pattern such as APP_* (repeatable); none given: any but the dangerous ones (LD_*, DYLD_*, BASH_ENV, PATH, ...), which only an exact NAME grants")
+	cmd.Flags().StringArrayVar(&f.execCwd, "exec-cwd", nil, "let exec plans run in DIR or below it, symlinks resolved (repeatable); none given: a plan may not choose its working directory")
 	cmd.Flags().StringVar(&f.wasiDir, "wasi-dir", "", "directory of the WASI command modules wasi plans name (default: DIR/wasi under --runners)")
 	cmd.Flags().StringArrayVar(&f.wasiMounts, "wasi-mount", nil, "HOST:GUEST[:ro|rw]: let wasi plans mount the host directory HOST at GUEST, read-only unless :rw (repeatable); a plan gets only the mounts it asks for")
 	cmd.Flags().IntVar(&f.warmRuns, "warm-runs", 0, "serve guest runs from a warm per-module instance pool, retiring each instance after N runs; 0: a fresh instance per run")
@@ -118,6 +125,8 @@ type runLine struct {
 	Attempt int    `json:"attempt"`
 	Stream  string `json:"stream"`
 	Text    string `json:"text"`
+	// Truncated: the guest's line or log message was cut at its limit (ABI §7).
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string) error {
@@ -134,6 +143,9 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 	grants, err := parseWasiMounts(f.wasiMounts)
 	if err != nil {
 		return err
+	}
+	if err := executor.ValidatePatterns(f.execEnv); err != nil {
+		return usageError("--exec-env: %v", err)
 	}
 	req, err := readTask(taskPath)
 	if err != nil {
@@ -193,7 +205,7 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 		wasiDir = filepath.Join(f.runners, "wasi")
 	}
 	exe := &executor.Config{
-		Exec:      executor.ExecPolicy{Allow: f.allowExec},
+		Exec:      executor.ExecPolicy{Allow: f.allowExec, Env: f.execEnv, Cwd: f.execCwd},
 		ExecEnv:   os.Environ(),
 		Runtime:   rt,
 		ModuleDir: wasiDir,
@@ -221,6 +233,8 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 		}
 		return reported(ExitNotExecuted)
 	}
+	p.startLive()
+	defer p.stopLive() // on every path: the writer goroutine must end
 
 	var metrics router.MetricsBackend
 	if ms != nil {
@@ -275,6 +289,10 @@ func (r *runRecord) notExecuted(err error, wasiDir string) {
 		switch {
 		case pe.Policy == executor.PolicyExec:
 			msg += "; grant it with --allow-exec " + pe.Name
+		case pe.Policy == executor.PolicyExecEnv && pe.Name != "" && !strings.ContainsAny(pe.Name, "=\x00"):
+			msg += "; grant it with --exec-env " + pe.Name
+		case pe.Policy == executor.PolicyExecCwd:
+			msg += "; grant it with --exec-cwd DIR, a directory that holds it"
 		case pe.Policy == executor.PolicyWasiMount && strings.Contains(pe.Reason, "read-write"):
 			msg += "; grant it read-write with --wasi-mount HOST:" + pe.Name + ":rw"
 		case pe.Policy == executor.PolicyWasiMount:
@@ -330,13 +348,59 @@ func exitForPhase(st supervisor.Status) int {
 
 // runPrinter writes run's report: in text, the header, then live lines and attempts as they
 // come, then the summary; in JSON, one object at the end.
+//
+// Live text goes through a queue to a writer goroutine, so a guest or process that emits
+// lines never waits for the terminal: a stdout that is slow or not read at all must not hold
+// a run past its task's timeout (the guest's emit call would block in the write, where no
+// deadline can stop it). Lines that find the queue full are not printed live, and counted;
+// the JSON report keeps every line.
 type runPrinter struct {
 	w    io.Writer
 	text bool
 	rec  *runRecord
 
-	mu  sync.Mutex
-	err error
+	mu      sync.Mutex
+	err     error
+	live    chan string   // text lines for the writer goroutine; nil before startLive
+	done    chan struct{} // closed when the writer has written everything
+	dropped int           // lines that found the queue full
+}
+
+// liveQueue is how many live lines may wait for a slow stdout.
+const liveQueue = 4096
+
+// stopLive waits until the queued lines are written and ends the writer; it is called once
+// every attempt has ended (no line comes any more), and again harmlessly.
+func (p *runPrinter) stopLive() {
+	p.mu.Lock()
+	live := p.live
+	p.live = nil
+	p.mu.Unlock()
+	if live != nil {
+		close(live)
+		<-p.done
+	}
+}
+
+// startLive starts the writer of live text lines.
+func (p *runPrinter) startLive() {
+	if !p.text {
+		return
+	}
+	live, done := make(chan string, liveQueue), make(chan struct{})
+	p.live, p.done = live, done
+	go func() { // the channels as locals: stopLive clears p.live, maybe before this runs
+		defer close(done)
+		for s := range live {
+			if _, err := io.WriteString(p.w, s); err != nil {
+				p.mu.Lock()
+				if p.err == nil {
+					p.err = err
+				}
+				p.mu.Unlock()
+			}
+		}
+	}()
 }
 
 func (p *runPrinter) printf(format string, args ...any) {
@@ -360,10 +424,14 @@ func (p *runPrinter) header() error {
 		if err != nil {
 			return err
 		}
-		p.printf("  %s\n", plan)
+		p.printf("  %s\n", safeText(string(plan)))
 	}
 	return p.err
 }
+
+// truncatedMark ends a text line whose guest line or log message was cut at its limit; in
+// JSON the line has "truncated": true.
+const truncatedMark = " [truncated]"
 
 var streamTags = map[supervisor.Stream]string{supervisor.Stdout: "stdout", supervisor.Stderr: "stderr", supervisor.Log: "log   "}
 
@@ -371,9 +439,17 @@ var streamTags = map[supervisor.Stream]string{supervisor.Stdout: "stdout", super
 func (p *runPrinter) line(a supervisor.Attempt, l supervisor.Line) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.rec.Lines = append(p.rec.Lines, runLine{Attempt: a.Number, Stream: string(l.Stream), Text: l.Text})
-	if p.text {
-		p.printf("%s | %s\n", streamTags[l.Stream], l.Text)
+	p.rec.Lines = append(p.rec.Lines, runLine{Attempt: a.Number, Stream: string(l.Stream), Text: l.Text, Truncated: l.Truncated})
+	if p.live != nil {
+		mark := ""
+		if l.Truncated {
+			mark = truncatedMark
+		}
+		select {
+		case p.live <- fmt.Sprintf("%s | %s%s\n", streamTags[l.Stream], safeText(l.Text), mark):
+		default:
+			p.dropped++
+		}
 	}
 }
 
@@ -382,25 +458,32 @@ func (p *runPrinter) status(st supervisor.Status) {
 	if !p.text || st.Phase != supervisor.PhasePending || st.Attempt == 0 {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	msg := ""
 	if st.Error != "" {
-		msg = ": " + oneLine(st.Error)
+		msg = ": " + safeLine(st.Error)
 	}
-	p.printf("attempt %d: %s%s; restarting\n", st.Attempt, st.Outcome, msg)
+	p.mu.Lock()
+	live := p.live
+	p.mu.Unlock()
+	if live != nil { // not dropped, and not under p.mu: a restart may wait for the terminal
+		live <- fmt.Sprintf("attempt %d: %s%s; restarting\n", st.Attempt, st.Outcome, msg)
+	}
 }
 
 func (p *runPrinter) summary() error {
+	p.stopLive()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.dropped > 0 {
+		p.printf("(%d line%s not printed live: stdout was not read fast enough; --output json keeps every line)\n", p.dropped, plural(p.dropped))
+	}
 	r := p.rec
 	if !p.text {
 		return writeJSON(p.w, r)
 	}
 	switch {
 	case r.output != nil:
-		p.printf("output:   %s\n", strings.TrimSuffix(string(r.output), "\n"))
+		p.printf("output:   %s\n", safeBlock(string(r.output), "        "))
 	case r.Plan.Guest != nil && r.Error == nil:
 		p.printf("output:   (none)\n")
 	}
@@ -408,7 +491,7 @@ func (p *runPrinter) summary() error {
 		p.printf("exit code: %d\n", *r.ExitCode)
 	}
 	if r.Error != nil {
-		p.printf("error:    %s\n", *r.Error)
+		p.printf("error:    %s\n", safeText(*r.Error))
 	}
 	if r.Phase == phaseNotExecuted {
 		p.printf("phase:    %s (refused by the host's policy before any attempt)\n", r.Phase)

@@ -20,6 +20,7 @@ type watchFlags struct {
 	runners   string
 	output    outputFormat
 	debounce  time.Duration
+	rescan    time.Duration
 	trapLimit int
 	order     []string
 	// metricsAddr: --metrics-addr (metrics.go).
@@ -59,6 +60,7 @@ or --order.`,
 	_ = cmd.MarkFlagRequired("runners")
 	addOutputFlag(cmd, &f.output)
 	cmd.Flags().DurationVar(&f.debounce, "debounce", registry.DefaultDebounce, "how long a file must stay unwritten before it is loaded")
+	cmd.Flags().DurationVar(&f.rescan, "rescan", registry.DefaultRescan, "interval of the safety-net rescan, which reads every module again for changes no event reported; 0 disables it")
 	cmd.Flags().IntVar(&f.trapLimit, "trap-limit", registry.DefaultTrapLimit, "consecutive faulting calls of one export after which a version is rolled back; 0 disables")
 	cmd.Flags().StringSliceVar(&f.order, "order", nil, "module file names to route first, in this order (overrides the order file)")
 	addMetricsFlag(cmd, &f.metricsAddr)
@@ -95,7 +97,10 @@ func watch(ctx context.Context, o *globalOptions, f *watchFlags) error {
 	}
 	defer func() { _ = rt.Close(context.Background()) }()
 
-	cfg := registry.Config{Dir: f.runners, Runtime: rt, Watch: true, Debounce: f.debounce, TrapLimit: f.trapLimit, Logger: o.logger}
+	cfg := registry.Config{Dir: f.runners, Runtime: rt, Watch: true, Debounce: f.debounce, TrapLimit: f.trapLimit, Logger: o.logger, Rescan: f.rescan}
+	if f.rescan <= 0 {
+		cfg.Rescan = -1
+	}
 	if f.debounce == 0 {
 		cfg.Debounce = -1
 	}
@@ -126,7 +131,7 @@ func watch(ctx context.Context, o *globalOptions, f *watchFlags) error {
 			if f.output == outputJSON {
 				werr = enc.Encode(e)
 			} else {
-				_, werr = fmt.Fprintln(o.stdout, e.String())
+				_, werr = fmt.Fprintln(o.stdout, safeText(e.String()))
 			}
 		}
 	}

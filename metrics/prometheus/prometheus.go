@@ -68,6 +68,8 @@ type Metrics struct {
 	poolWait, instSeconds, compile      *prometheus.HistogramVec
 	insts                               *prometheus.CounterVec
 	loads, swaps, rejections            *prometheus.CounterVec
+	cooldowns                           *prometheus.CounterVec
+	cooldownUntil                       *prometheus.GaugeVec
 
 	// Pre-bound children of the task metrics for solti's runner types and outcomes: the
 	// task path does no label hashing.
@@ -133,10 +135,14 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Modules replaced by a new version (hot reload), by runner."}, []string{"runner"}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "solti_wasm_module_rejections_total",
 			Help: "Modules refused at load, by stage (read, compile, abi, instantiate, name, describe, register)."}, []string{"stage"}),
+		cooldowns: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "solti_wasm_supports_cooldowns_total",
+			Help: "Times a runner was taken out of routing because its supports kept faulting, by runner."}, []string{"runner"}),
+		cooldownUntil: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "solti_wasm_supports_cooldown_until_seconds",
+			Help: "When the runner's last supports cool-down ends, as a Unix time: it is out of routing while this is after time()."}, []string{"runner"}),
 	}
 	for _, c := range []prometheus.Collector{m.started, m.completed, m.duration, m.errors, m.calls, m.callSeconds, m.traps,
 		m.deadlines, m.bytesIn, m.bytesOut, m.fuel, m.memHigh, m.poolSize, m.poolWait, m.insts, m.instSeconds, m.compile,
-		m.loads, m.swaps, m.rejections} {
+		m.loads, m.swaps, m.rejections, m.cooldowns, m.cooldownUntil} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -189,6 +195,13 @@ func (m *Metrics) RecordRunnerError(rt router.RunnerType, kind string) {
 // ModuleSwapped counts a hot reload that replaced runner's module by a new version. The
 // runtime does not swap modules itself; a registry that does calls this.
 func (m *Metrics) ModuleSwapped(runner string) { m.swaps.WithLabelValues(runner).Inc() }
+
+// SupportsCooledDown meters a runner taken out of routing until until because its supports
+// kept faulting. The runtime does not route; a registry that cools runners down calls this.
+func (m *Metrics) SupportsCooledDown(runner string, until time.Time) {
+	m.cooldowns.WithLabelValues(runner).Inc()
+	m.cooldownUntil.WithLabelValues(runner).Set(float64(until.UnixNano()) / 1e9)
+}
 
 // ModuleRejected counts a module refused at stage.
 func (m *Metrics) ModuleRejected(_ string, stage string) { m.rejections.WithLabelValues(stage).Inc() }
