@@ -95,7 +95,11 @@ penv = {"anyOf":[{"$ref":"#/$defs/envList"},{"type":"object","additionalProperti
 plan = {"$schema":S,"$id":"urn:solti-wasm:abi:v1:plan","title":"solti-wasm Plan: the output of build (ABI.md §5.3)",
  "oneOf":[one("guest",obj({"payload":True})),
           one("exec",obj({"command":NB,"args":STRS,"env":{"$ref":"#/$defs/env"},"cwd":{"type":"string"},"failOnNonZero":{"type":"boolean"}},["command"])),
-          one("wasi",obj({"module":NB,"args":STRS,"env":{"$ref":"#/$defs/env"}},["module"]))],
+          one("wasi",obj({"module":NB,"args":STRS,"env":{"$ref":"#/$defs/env"},
+            "stdin":{"type":"string","pattern":"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$","contentEncoding":"base64",
+                     "description":"padded standard base64 of the command's standard input"},
+            "mounts":{"type":"array","items":obj({"guest":{"type":"string","pattern":"^/"},"mode":{"enum":["ro","rw"]}},["guest"]),
+                      "description":"directories the plan asks for, each granted by the host's --wasi-mount policy; guest paths absolute, clean and unique"}},["module"]))],
  "$defs":{"env":penv,"envList":defs["envList"]}}
 desc = {"$schema":S,"$id":"urn:solti-wasm:abi:v1:description","title":"solti-wasm Description: the output of describe (ABI.md §5.4); unknown fields are ignored",
  "type":"object","properties":{"version":{"type":"string"},"kinds":{"type":"array","items":{"anyOf":[{"enum":["subprocess","wasm","container"]},{"$ref":"#/$defs/kindType"}]}},
