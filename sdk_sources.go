@@ -8,8 +8,9 @@ package soltiwasm
 
 import "embed"
 
-// GoSDK holds go.mod (for its go line), abi/*.go and abi/ABI.md, guest-sdk/go/solti/*.go and
-// guest-sdk/go/README.md, under their paths in this module.
+// GoSDK holds go.mod (for its go line), abi/*.go, abi/ABI.md and abi/schema/*.json (which abi
+// embeds itself), guest-sdk/go/solti/*.go and guest-sdk/go/README.md, under their paths in
+// this module.
 //
-//go:embed go.mod abi/*.go abi/ABI.md guest-sdk/go/solti/*.go guest-sdk/go/README.md
+//go:embed go.mod abi/*.go abi/ABI.md abi/schema/*.json guest-sdk/go/solti/*.go guest-sdk/go/README.md
 var GoSDK embed.FS

@@ -35,8 +35,8 @@ func TestWasiPlanStdinAndMounts(t *testing.T) {
 
 func TestWasiPlanInvalid(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
-		{`{"wasi":{"module":"m","stdin":"not base64!"}}`, "illegal base64"},
-		{`{"wasi":{"module":"m","stdin":"cGFja2FnZQ"}}`, "illegal base64"}, // unpadded
+		{`{"wasi":{"module":"m","stdin":"not base64!"}}`, "invalid base64"},
+		{`{"wasi":{"module":"m","stdin":"cGFja2FnZQ"}}`, "invalid base64"}, // unpadded
 		{`{"wasi":{"module":"m","mounts":[{"guest":""}]}}`, "wasi.mounts[0].guest: must not be empty"},
 		{`{"wasi":{"module":"m","mounts":[{"guest":"src"}]}}`, `wasi.mounts[0].guest: "src" is not an absolute, clean slash path`},
 		{`{"wasi":{"module":"m","mounts":[{"guest":"/a"},{"guest":"/src/../etc"}]}}`, `wasi.mounts[1].guest: "/src/../etc" is not an absolute, clean`},

@@ -120,9 +120,9 @@ func (p ExecPolicy) CheckCwd(cwd string) (string, error) {
 			return real, nil
 		}
 	}
-	shown := cwd
+	reason := "not inside an allowed directory (allowed: " + strings.Join(p.Cwd, ", ") + ")"
 	if real != cwd {
-		shown = fmt.Sprintf("%s (%s)", cwd, real)
+		reason = "it resolves to " + real + ", " + reason
 	}
-	return "", &PolicyError{Policy: PolicyExecCwd, Name: cwd, Reason: fmt.Sprintf("%s is not inside an allowed directory (allowed: %s)", shown, strings.Join(p.Cwd, ", "))}
+	return "", &PolicyError{Policy: PolicyExecCwd, Name: cwd, Reason: reason}
 }

@@ -24,15 +24,15 @@ func TestExecEnvPolicy(t *testing.T) {
 		refused string // the refusal names this; "" runs
 		stdout  string
 	}{
-		{"default denies LD_PRELOAD", nil, map[string]string{"LD_PRELOAD": "/tmp/evil.so"}, "env LD_PRELOAD may not be set by a plan: it matches LD_*, denied by default", ""},
-		{"default denies BASH_ENV", nil, map[string]string{"BASH_ENV": "/tmp/x"}, "env BASH_ENV may not be set", ""},
-		{"default denies PATH", nil, map[string]string{"PATH": "/tmp"}, "env PATH may not be set", ""},
+		{"default denies LD_PRELOAD", nil, map[string]string{"LD_PRELOAD": "/tmp/evil.so"}, `exec env "LD_PRELOAD" denied by policy: it matches LD_*, denied by default`, ""},
+		{"default denies BASH_ENV", nil, map[string]string{"BASH_ENV": "/tmp/x"}, `exec env "BASH_ENV" denied by policy`, ""},
+		{"default denies PATH", nil, map[string]string{"PATH": "/tmp"}, `exec env "PATH" denied by policy`, ""},
 		{"default allows others", nil, map[string]string{"FOO": "bar"}, "", "[] [bar]"},
-		{"a name holding =", []string{"*"}, map[string]string{"LD_PRELOAD=/tmp/evil.so#": "x"}, `env "LD_PRELOAD=/tmp/evil.so#" is not a variable name`, ""},
-		{"an allow-list refuses the rest", []string{"APP_*"}, map[string]string{"FOO": "bar"}, "env FOO may not be set by a plan (allowed: APP_*)", ""},
-		{"a pattern never grants a denied name", []string{"*"}, map[string]string{"LD_PRELOAD": "/tmp/evil.so"}, "env LD_PRELOAD may not be set", ""},
+		{"a name holding =", []string{"*"}, map[string]string{"LD_PRELOAD=/tmp/evil.so#": "x"}, `exec env "LD_PRELOAD=/tmp/evil.so#" denied by policy: not a variable name`, ""},
+		{"an allow-list refuses the rest", []string{"APP_*"}, map[string]string{"FOO": "bar"}, `exec env "FOO" denied by policy: a plan may set only the allowed names (APP_*)`, ""},
+		{"a pattern never grants a denied name", []string{"*"}, map[string]string{"LD_PRELOAD": "/tmp/evil.so"}, `exec env "LD_PRELOAD" denied by policy`, ""},
 		{"a pattern grants the others", []string{"F*"}, map[string]string{"FOO": "bar"}, "", "[] [bar]"},
-		{"an exact name grants a denied one", []string{"LD_PRELOAD"}, map[string]string{"LD_PRELOAD": "", "FOO": "x"}, "env FOO may not be set", ""},
+		{"an exact name grants a denied one", []string{"LD_PRELOAD"}, map[string]string{"LD_PRELOAD": "", "FOO": "x"}, `exec env "FOO" denied by policy`, ""},
 		{"an exact name grants a denied one", []string{"LD_PRELOAD", "FOO"}, map[string]string{"LD_PRELOAD": "", "FOO": "x"}, "", "[] [x]"},
 	}
 	for _, tt := range tests {
@@ -94,8 +94,8 @@ func TestExecCwdPolicy(t *testing.T) {
 		{"no allowed directory", allowed, nil, "no working directory is allowed", ""},
 		{"the directory itself", allowed, []string{allowed}, "", allowed},
 		{"below it", filepath.Join(allowed, "sub"), []string{allowed}, "", filepath.Join(allowed, "sub")},
-		{"a symlink inside pointing out", filepath.Join(allowed, "escape"), []string{allowed}, "cwd " + filepath.Join(allowed, "escape") + " (" + outside + ") is not inside an allowed directory", ""},
-		{"dot-dot out", filepath.Join(allowed, "sub", "..", "..", "outside"), []string{allowed}, "is not inside an allowed directory (allowed: " + allowed + ")", ""},
+		{"a symlink inside pointing out", filepath.Join(allowed, "escape"), []string{allowed}, `exec cwd "` + filepath.Join(allowed, "escape") + `" denied by policy: it resolves to ` + outside + ", not inside an allowed directory", ""},
+		{"dot-dot out", filepath.Join(allowed, "sub", "..", "..", "outside"), []string{allowed}, "not inside an allowed directory (allowed: " + allowed + ")", ""},
 		{"a symlink outside pointing in", filepath.Join(root, "via-link", "sub"), []string{allowed}, "", filepath.Join(allowed, "sub")},
 		{"an allowed directory given as a link", filepath.Join(allowed, "sub"), []string{filepath.Join(root, "allowed-link")}, "", filepath.Join(allowed, "sub")},
 		{"a prefix is not a parent", allowed + "-not", []string{allowed}, "", ""},
@@ -103,7 +103,7 @@ func TestExecCwdPolicy(t *testing.T) {
 	if err := os.Mkdir(allowed+"-not", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	tests[len(tests)-1].refused = "is not inside an allowed directory"
+	tests[len(tests)-1].refused = "not inside an allowed directory"
 	host, _ := os.Getwd()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -228,19 +228,22 @@ func (s *Supervisor) next(h *Handle) {
 // Close cancels every task, queued or running, refuses new ones and waits until all have
 // ended, or ctx is done.
 func (s *Supervisor) Close(ctx context.Context) error {
+	// Cancel under s.mu: next hands a slot to a queued task under the same lock, so it can
+	// only ever start a task already canceled here (run then ends it at once). Canceling
+	// after unlocking let a queued task start, and run its attempt, between the two steps.
+	// (A cancel runs the queued tasks' AfterFunc watchers in their own goroutines, so
+	// nothing here waits for s.mu.)
 	s.mu.Lock()
 	s.closed = true
-	var all []*Handle
 	for _, sl := range s.slots {
 		if sl.current != nil {
-			all = append(all, sl.current)
+			sl.current.cancel(ErrClosed)
 		}
-		all = append(all, sl.queue...)
+		for _, q := range sl.queue {
+			q.cancel(ErrClosed)
+		}
 	}
 	s.mu.Unlock()
-	for _, h := range all {
-		h.cancel(ErrClosed)
-	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {

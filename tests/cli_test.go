@@ -832,7 +832,7 @@ func TestRunNoRunnerSaysWhy(t *testing.T) {
 	r := cli(t, "--call-timeout=200ms", "run", "--runners", dir, fixtureTask(t, 2000))
 	expect(t, r, exitNoRunner, nil, []string{
 		`level=WARN msg="supports failed" runner=trap-supports module=` + filepath.Join(dir, "10-trap-supports.wasm") + ` export=supports cause="trap: wasm error: unreachable`,
-		`level=WARN msg="supports failed" runner=loop module=` + filepath.Join(dir, "11-loop.wasm") + ` export=supports cause="deadline exceeded: did not return within the 200ms call deadline"`,
+		`level=WARN msg="supports failed" runner=loop module=` + filepath.Join(dir, "11-loop.wasm") + ` export=supports cause="deadline exceeded: did not return within the 100ms call deadline"`,
 		"no suitable runner for task kind: fixture (solti-wasm route explains each runner's verdict)",
 	})
 	if strings.Index(r.stderr, "runner=trap-supports") > strings.Index(r.stderr, "runner=loop") {

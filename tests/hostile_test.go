@@ -273,9 +273,12 @@ var goodRunners = map[string]string{
 }
 
 // peakRSSBound is the documented bound on a CLI process loading the corpus beside the good
-// runners (two of them Go modules, whose compiled code comes from the cache): far below what
-// one lying module used to allocate (over 3 GiB).
-const peakRSSBound = 256 << 20
+// runners: far below what one lying module used to allocate (over 3 GiB). With a warm cache
+// such a process peaks near 100 MiB; the bound leaves room for cold compiles of the three Go
+// examples and their one-byte mutants that still validate (each peaks near 100 MiB while
+// wazero compiles it, and loads compile in parallel), which is what a test binary whose other
+// tests have not warmed the shared cache yet measures (430 MiB seen under the full suite).
+const peakRSSBound = 512 << 20
 
 // TestHostileCorpus runs inspect on every hostile file, and run and watch on a directory
 // holding the corpus beside good runners: each bad file gets an error naming the file, the

@@ -53,8 +53,19 @@ func TestVendoredGoSDKIsSelfContained(t *testing.T) {
 		}
 		sub, _ := os.ReadDir(filepath.Join("..", "..", filepath.FromSlash(dir)))
 		for _, e := range sub {
-			if e.IsDir() && e.Name() != "testdata" {
+			if !e.IsDir() || e.Name() == "testdata" {
+				continue
+			}
+			// A subdirectory is vendored only for the files a package embeds from it
+			// (abi/schema/*.json): they must all be there.
+			onDisk, _ := filepath.Glob(filepath.Join("..", "..", filepath.FromSlash(dir), e.Name(), "*.json"))
+			if len(onDisk) == 0 {
 				t.Errorf("%s has a subdirectory %s, which the embed (sdk_sources.go) leaves out", dir, e.Name())
+			}
+			for _, p := range onDisk {
+				if _, ok := files[vendorDir+"/"+dir+"/"+e.Name()+"/"+filepath.Base(p)]; !ok {
+					t.Errorf("%s/%s/%s is not vendored, but abi embeds it", dir, e.Name(), filepath.Base(p))
+				}
 			}
 		}
 	}
