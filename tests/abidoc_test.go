@@ -35,7 +35,7 @@ func TestABIDocumentRunnerSketchWorks(t *testing.T) {
 		t.Fatalf("wat2wasm: %v\n%s", err, out)
 	}
 	ctx := context.Background()
-	rt, err := runtime.New(ctx, runtime.Config{})
+	rt, err := runtime.New(ctx, runtime.Config{Limits: runtime.Limits{CompileTimeout: raceCompileTimeout}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,11 @@ import (
 	"go.uber.org/goleak"
 )
 
+// raceCompileTimeout replaces the 30 s compile budget for the Go guests these tests compile
+// in-process: under the race detector, on a loaded 2-core machine, wazero compiles a Go guest
+// several times slower than the budget assumes (over 30 s seen in CI-like runs).
+const raceCompileTimeout = 10 * time.Minute
+
 // The CLI tests drive a solti-wasm binary that TestMain builds once, as a user would: through
 // its arguments, exit code, stdout and stderr. Every invocation gets --cache-dir in a
 // temporary directory, shared by the whole package so that the Go example modules (about a

@@ -44,7 +44,7 @@ func startHot(t *testing.T, cfg registry.Config, initial string) *hot {
 			t.Fatal(err)
 		}
 	}
-	rt, err := runtime.New(context.Background(), runtime.Config{})
+	rt, err := runtime.New(context.Background(), runtime.Config{Limits: runtime.Limits{CompileTimeout: raceCompileTimeout}})
 	if err != nil {
 		t.Fatal(err)
 	}

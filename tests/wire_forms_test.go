@@ -65,7 +65,7 @@ func TestWireFormsLookAlikeToEveryRunner(t *testing.T) {
 		},
 	}
 	ctx := context.Background()
-	rt, err := runtime.New(ctx, runtime.Config{CacheDir: cliCache}) // warmed by TestMain
+	rt, err := runtime.New(ctx, runtime.Config{CacheDir: cliCache, Limits: runtime.Limits{CompileTimeout: raceCompileTimeout}}) // warmed by TestMain
 	if err != nil {
 		t.Fatal(err)
 	}

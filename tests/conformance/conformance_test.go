@@ -370,7 +370,7 @@ func TestConformanceRepeatedCalls(t *testing.T) {
 func TestConformanceLoadsInRuntime(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	rt, err := runtime.New(ctx, runtime.Config{})
+	rt, err := runtime.New(ctx, runtime.Config{Limits: runtime.Limits{CompileTimeout: raceCompileTimeout}})
 	if err != nil {
 		t.Fatal(err)
 	}

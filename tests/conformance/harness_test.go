@@ -24,6 +24,11 @@ import (
 	"github.com/solti-wasm/solti-wasm/runtime"
 )
 
+// raceCompileTimeout replaces the 30 s compile budget for the Go guests these tests compile
+// in-process: under the race detector, on a loaded 2-core machine, wazero compiles a Go guest
+// several times slower than the budget assumes (over 30 s seen in CI-like runs).
+const raceCompileTimeout = 10 * time.Minute
+
 // The harness is a minimal ABI v1 host on wazero, independent of runtime/ on purpose: it
 // records exactly what a guest does (return code, output bytes, log records, memory size) so
 // that the table can compare languages byte for byte, and it can keep one instance for

@@ -211,6 +211,16 @@ func Instrument(wasm []byte, costs Costs) ([]byte, error) {
 		}
 		m.SetSection(wasmbin.SectionCode, wasmbin.EncodeCodes(codes))
 	}
+	// DWARF addresses code by its byte offsets in the code section, which the charges just
+	// moved: kept, it would map a trap to the wrong file:line, which is worse than none. The
+	// name section survives, renumbered, so traces keep their function names.
+	kept := m.Sections[:0]
+	for _, s := range m.Sections {
+		if s.ID != wasmbin.SectionCustom || !strings.HasPrefix(s.Name, ".debug_") {
+			kept = append(kept, s)
+		}
+	}
+	m.Sections = kept
 	for i := range m.Sections {
 		if s := &m.Sections[i]; s.ID == wasmbin.SectionCustom && s.Name == "name" {
 			if s.Payload, err = p.names(s.Payload); err != nil {
