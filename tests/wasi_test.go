@@ -51,6 +51,14 @@ const unformatted = "package main\nimport \"fmt\"\nfunc main( ) {\nfmt.Println( 
 
 // wasmTask writes a task of kind wasm running gofmt.wasm with args and env.
 func wasmTask(t *testing.T, args []string, env map[string]string) string {
+	// solti-model refuses null for an optional list or map, and so does the host: leave
+	// them empty instead.
+	if args == nil {
+		args = []string{}
+	}
+	if env == nil {
+		env = map[string]string{}
+	}
 	t.Helper()
 	task, err := json.Marshal(map[string]any{
 		"slot":    "gofmt",

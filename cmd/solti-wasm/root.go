@@ -188,7 +188,8 @@ func printError(w io.Writer, cmd *cobra.Command, err error, code int) {
 		if text := strings.TrimSpace(err.Error()); strings.Contains(text, "\n") {
 			lines := strings.Split(text, "\n")
 			for i, l := range lines {
-				lines[i] = safeLine(l)
+				indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))] // cobra's layout, kept
+				lines[i] = indent + safeLine(l[len(indent):])
 			}
 			msg = strings.Join(lines, "\n") + "\n"
 		}
