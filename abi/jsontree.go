@@ -259,18 +259,11 @@ func (d *jdoc) array() (int32, error) {
 			if !d.lite {
 				d.stack = append(d.stack, v)
 			}
-			d.ws()
-			if d.pos >= len(d.data) {
-				return 0, d.errAt(d.pos, "unexpected end of input, want ',' or ']'")
-			}
-			if c := d.data[d.pos]; c == ']' {
-				d.pos++
+			if done, err := d.next(']', "an array element"); err != nil {
+				return 0, err
+			} else if done {
 				break
-			} else if c != ',' {
-				return 0, d.errAt(d.pos, "unexpected %s after an array element, want ',' or ']'", d.describe(d.pos))
 			}
-			d.pos++
-			d.ws()
 		}
 	}
 	d.depth--
@@ -345,18 +338,11 @@ func (d *jdoc) object() (int32, error) {
 				return 0, err
 			}
 			d.stack = append(d.stack, k, v)
-			d.ws()
-			if d.pos >= len(d.data) {
-				return 0, d.errAt(d.pos, "unexpected end of input, want ',' or '}'")
-			}
-			if c := d.data[d.pos]; c == '}' {
-				d.pos++
+			if done, err := d.next('}', "an object member"); err != nil {
+				return 0, err
+			} else if done {
 				break
-			} else if c != ',' {
-				return 0, d.errAt(d.pos, "unexpected %s after an object member, want ',' or '}'", d.describe(d.pos))
 			}
-			d.pos++
-			d.ws()
 		}
 	}
 	d.depth--
@@ -635,4 +621,22 @@ func checkJSON(data []byte, maxDepth int) (spaced bool, err error) {
 	spaced = d.spaced
 	d.release()
 	return spaced, nil
+}
+
+// next reads what follows an element of a container that close ends: close (done), or a
+// comma and the white space after it. what names the element for the error.
+func (d *jdoc) next(close byte, what string) (done bool, err error) {
+	d.ws()
+	if d.pos >= len(d.data) {
+		return false, d.errAt(d.pos, "unexpected end of input, want ',' or '%c'", close)
+	}
+	if c := d.data[d.pos]; c == close {
+		d.pos++
+		return true, nil
+	} else if c != ',' {
+		return false, d.errAt(d.pos, "unexpected %s after %s, want ',' or '%c'", d.describe(d.pos), what, close)
+	}
+	d.pos++
+	d.ws()
+	return false, nil
 }
