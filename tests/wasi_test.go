@@ -92,6 +92,7 @@ func derefOr(s *string) string {
 // TestRunGofmtStdin formats Go source given as the wasm task's stdin, and the committed
 // example task does the same.
 func TestRunGofmtStdin(t *testing.T) {
+	skipOnWasmtime(t, "WASI stdin")
 	t.Parallel()
 	wasiDir := gofmtWasiDir(t)
 	for _, tt := range []struct{ name, task, src string }{
@@ -136,6 +137,7 @@ func TestRunGofmtStdin(t *testing.T) {
 // asked for it; a read-only grant keeps its files unchanged, a read-write one lets gofmt -w
 // rewrite them.
 func TestRunGofmtMounts(t *testing.T) {
+	skipOnWasmtime(t, "WASI directory mounts")
 	t.Parallel()
 	wasiDir := gofmtWasiDir(t)
 	src := t.TempDir()

@@ -209,6 +209,16 @@ func (m *module) Instantiate(ctx context.Context, cfg engine.InstanceConfig) (en
 	if err := ctx.Err(); err != nil {
 		return nil, ctxErr(err)
 	}
+	// Refused rather than ignored: a command must never run without the input or the
+	// directories its plan asked for. (wasmtime's WASI can give both, through a stdin file
+	// and preopened directories; wiring them with the same confinement rules as the wazero
+	// engine's os.Root mounts is still to do.)
+	if len(cfg.Mounts) > 0 {
+		return nil, fmt.Errorf("%w: the wasmtime engine does not support WASI directory mounts yet (use --engine wazero)", engine.ErrMount)
+	}
+	if cfg.Stdin != nil {
+		return nil, errors.New("the wasmtime engine does not support WASI stdin yet (use --engine wazero)")
+	}
 	memCap := cfg.MaxMemoryBytes
 	if memCap == 0 {
 		memCap = math.MaxUint32 + 1 // a 32-bit memory's own limit
