@@ -266,14 +266,7 @@ func (d *jdoc) array() (int32, error) {
 			}
 		}
 	}
-	d.depth--
-	kid := int32(len(d.kids))
-	if !d.lite {
-		d.kids = append(d.kids, d.stack[mark:]...)
-	}
-	n := int32(len(d.stack) - mark)
-	d.stack = d.stack[:mark]
-	return d.add(jnode{kind: jArr, start: int32(start), end: int32(d.pos), kid: kid, n: n}), nil
+	return d.closed(jArr, start, mark, len(d.stack)-mark), nil
 }
 
 func (d *jdoc) object() (int32, error) {
@@ -345,14 +338,7 @@ func (d *jdoc) object() (int32, error) {
 			}
 		}
 	}
-	d.depth--
-	kid := int32(len(d.kids))
-	if !d.lite {
-		d.kids = append(d.kids, d.stack[mark:]...)
-	}
-	n := int32((len(d.stack) - mark) / 2)
-	d.stack = d.stack[:mark]
-	return d.add(jnode{kind: jObj, start: int32(start), end: int32(d.pos), kid: kid, n: n}), nil
+	return d.closed(jObj, start, mark, (len(d.stack)-mark)/2), nil
 }
 
 // str scans a string starting at its opening quote, and reports whether it holds escapes.
@@ -639,4 +625,16 @@ func (d *jdoc) next(close byte, what string) (done bool, err error) {
 	d.pos++
 	d.ws()
 	return false, nil
+}
+
+// closed ends the container of kind that began at start: its children, pushed on the stack
+// since mark, move to kids (n of them: elements, or key/value pairs), and its node is added.
+func (d *jdoc) closed(kind jkind, start, mark, n int) int32 {
+	d.depth--
+	kid := int32(len(d.kids))
+	if !d.lite {
+		d.kids = append(d.kids, d.stack[mark:]...)
+	}
+	d.stack = d.stack[:mark]
+	return d.add(jnode{kind: kind, start: int32(start), end: int32(d.pos), kid: kid, n: int32(n)})
 }
