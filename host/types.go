@@ -1,0 +1,117 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Errors of the pipeline, beside the store's (store.ErrNotFound, ErrExists, ErrConflict,
+// ErrExpired), for errors.Is.
+var (
+	// ErrDraining: the host is stopping and takes no new task (HTTP 503).
+	ErrDraining = errors.New("host is shutting down")
+	// ErrNotReady: the store is not open or the runners are not loaded yet (HTTP 503).
+	ErrNotReady = errors.New("host is not ready")
+)
+
+// QuotaError is a tenant limit that refused a request (HTTP 429 with Retry-After).
+type QuotaError struct {
+	Tenant string
+	// Limit names the limit: "createRate", "queuedTasks", ...
+	Limit string
+	// RetryAfter is when trying again may succeed; 0 when unknown.
+	RetryAfter time.Duration
+	Detail     string
+}
+
+func (e *QuotaError) Error() string {
+	msg := fmt.Sprintf("tenant %s: over its %s limit", e.Tenant, e.Limit)
+	if e.Detail != "" {
+		msg += ": " + e.Detail
+	}
+	return msg
+}
+
+// LogEvent is one event of a task's log stream: a run started, a chunk of output, a run
+// finished, or lagged (the reader fell behind and Skipped events were dropped). Seq orders
+// a task's events from 1; a reader resumes after the last Seq it saw.
+type LogEvent struct {
+	Seq  uint64 `json:"seq"`
+	Type string `json:"type"` // LogRunStarted, LogChunk, LogRunFinished, LogLagged
+	// Attempt and RunID name the run.
+	Attempt int    `json:"attempt,omitempty"`
+	RunID   string `json:"runId,omitempty"`
+	// Stream (stdout, stderr, log) and Line are a chunk's.
+	Stream    string `json:"stream,omitempty"`
+	Line      string `json:"line,omitempty"`
+	Truncated bool   `json:"truncated,omitempty"`
+	// Phase, ExitCode and Error are a finished run's.
+	Phase    string `json:"phase,omitempty"`
+	ExitCode *int   `json:"exitCode,omitempty"`
+	Error    string `json:"error,omitempty"`
+	// Skipped is a lagged event's count of dropped events.
+	Skipped uint64 `json:"skipped,omitempty"`
+	// Time is when the event happened.
+	Time time.Time `json:"ts"`
+}
+
+// The log event types, solti's SSE names.
+const (
+	LogRunStarted  = "run-started"
+	LogChunk       = "chunk"
+	LogRunFinished = "run-finished"
+	LogLagged      = "lagged"
+)
+
+// RunnerInfo describes a runner module a tenant can route to.
+type RunnerInfo struct {
+	Name string `json:"name"`
+	// Scope is "tenant" for the tenant's own runners, "shared" for the shared directory's.
+	Scope    string            `json:"scope"`
+	File     string            `json:"file"`
+	Digest   string            `json:"digest"`
+	Kinds    []string          `json:"kinds"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	LoadedAt time.Time         `json:"loadedAt"`
+	// History lists the versions that served before this one, newest first.
+	History []RunnerVersion `json:"history,omitempty"`
+	// Meters are the runner's call counts and fuel, from the host's meters.
+	Meters RunnerMeters `json:"meters"`
+}
+
+// RunnerVersion is one earlier version of a runner.
+type RunnerVersion struct {
+	Digest   string    `json:"digest"`
+	LoadedAt time.Time `json:"loadedAt"`
+	// Ended says how it stopped serving: swapped, rolledBack, removed.
+	Ended string `json:"ended"`
+}
+
+// RunnerMeters are a runner's counters since it was loaded.
+type RunnerMeters struct {
+	Calls    uint64 `json:"calls"`
+	Faults   uint64 `json:"faults"`
+	FuelUsed int64  `json:"fuelUsed"`
+	Tasks    uint64 `json:"tasks"`
+}
+
+// RouteVerdict is one runner's answer to a dry-run route: what `solti-wasm route` prints.
+type RouteVerdict struct {
+	Runner string `json:"runner"`
+	// Verdict is the router's: selected, supported, unsupported, selectorMismatch, fault,
+	// coolingDown, ...
+	Verdict string `json:"verdict"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+// RunnerEvent is one event of a tenant's registry feed: a module loaded, swapped,
+// rejected, rolled back or removed.
+type RunnerEvent struct {
+	Type   string    `json:"type"`
+	Runner string    `json:"runner,omitempty"`
+	File   string    `json:"file"`
+	Digest string    `json:"digest,omitempty"`
+	Error  string    `json:"error,omitempty"`
+	Time   time.Time `json:"time"`
+}
