@@ -115,3 +115,56 @@ type RunnerEvent struct {
 	Error  string    `json:"error,omitempty"`
 	Time   time.Time `json:"time"`
 }
+
+// Tenant is one tenant of a host: its name, its runners and what it may use. Package tenant
+// reads these from the serve command's YAML config.
+type Tenant struct {
+	// Name is a DNS-1123 label; it labels the tenant's meters.
+	Name string
+	// Runners is the tenant's own runners directory, hot-reloaded; it routes to these first,
+	// then to the host's shared runners.
+	Runners string
+	Limits  Limits
+	// Capabilities are what the tenant's plans may do on the host.
+	Capabilities Capabilities
+}
+
+// Limits bound one tenant. Zero fields take the host's defaults (DefaultLimits).
+type Limits struct {
+	// MaxRunning bounds the tenant's tasks running at once; more wait in the queue.
+	MaxRunning int
+	// MaxQueued bounds the tenant's tasks accepted and not yet running; a create beyond it
+	// is refused (QuotaError "queuedTasks").
+	MaxQueued int
+	// CreateRate is creates per second, with bursts of CreateBurst (QuotaError "createRate").
+	CreateRate  float64
+	CreateBurst int
+	// MaxMemoryPages caps each instance's memory; MaxTotalMemoryPages all the tenant's
+	// instances together (64 KiB pages).
+	MaxMemoryPages      uint32
+	MaxTotalMemoryPages uint32
+	// CallFuel and RunFuel are the fuel budgets per call and per run; CallTimeout bounds each
+	// call (runs are bounded by the task's timeout).
+	CallFuel    int64
+	RunFuel     int64
+	CallTimeout time.Duration
+	// MaxOutputBytes bounds the output kept per run (the tail is kept).
+	MaxOutputBytes int
+}
+
+// Capabilities are what one tenant's plans may do on the host; the zero value allows guest
+// plans only.
+type Capabilities struct {
+	// Exec is the exec allow-list (executor.ExecPolicy.Allow); ExecEnv and ExecCwd its env and
+	// cwd grants.
+	Exec    []string
+	ExecEnv []string
+	ExecCwd []string
+	// WasiDir holds the tenant's wasi plan modules; WasiMounts are the directories they may
+	// mount (HOST:GUEST[:ro|rw]).
+	WasiDir    string
+	WasiMounts []string
+	// Env names the host environment variables that pass through to the tenant's builds and
+	// exec plans; none by default.
+	Env []string
+}
