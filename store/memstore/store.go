@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/solti-wasm/solti-wasm/store"
+	"github.com/solti-wasm/solti-wasm/store/internal/feed"
 )
 
 // DefaultHistory is how many events the feed keeps when Options.History is 0: at a few
@@ -41,14 +42,9 @@ type Store struct {
 	closed  bool
 	rev     store.Revision
 	tenants map[string]map[string]*entry // tenant -> name -> entry
-	feed    feed
-	// changed is closed and replaced at each commit: watchers wait on it.
-	changed chan struct{}
+	feed    *feed.Feed
 
 	runSeq atomic.Uint64
-
-	done     chan struct{} // closed by Close
-	watchers sync.WaitGroup
 }
 
 var _ store.Store = (*Store)(nil)
@@ -67,9 +63,7 @@ func NewWithOptions(opt Options) *Store {
 	return &Store{
 		opt:     opt,
 		tenants: make(map[string]map[string]*entry),
-		feed:    newFeed(opt.History),
-		changed: make(chan struct{}),
-		done:    make(chan struct{}),
+		feed:    feed.New(opt.History, 0, nil, nil),
 	}
 }
 
@@ -83,9 +77,7 @@ func (s *Store) lookup(k store.Key) *entry {
 func (s *Store) commit(typ store.EventType, t *store.Task) {
 	s.rev++
 	t.ResourceVersion = s.rev
-	s.feed.add(&store.Event{Type: typ, Revision: s.rev, Task: t})
-	close(s.changed)
-	s.changed = make(chan struct{})
+	s.feed.Publish(&store.Event{Type: typ, Revision: s.rev, Task: t})
 }
 
 // begin checks what every call checks first: the context and whether the store is open.
@@ -235,9 +227,9 @@ func (s *Store) ListTasks(ctx context.Context, tenant string, opt store.ListOpti
 	}
 	page := &store.Page{Revision: s.rev}
 	if opt.AtRevision != 0 {
-		if !s.feed.holdsAfter(opt.AtRevision) {
+		if floor := s.feed.Floor(); opt.AtRevision < floor {
 			return nil, fmt.Errorf("list tasks of tenant %q at revision %d: %w (the feed begins after %d)",
-				tenant, opt.AtRevision, store.ErrExpired, s.feed.base)
+				tenant, opt.AtRevision, store.ErrExpired, floor)
 		}
 		page.Revision = opt.AtRevision
 	}
@@ -400,8 +392,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	close(s.done)
 	s.mu.Unlock()
-	s.watchers.Wait()
+	s.feed.Close()
 	return nil
 }
