@@ -1,0 +1,3 @@
+package boltstore
+
+func crashChild() bool { return false }
