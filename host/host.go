@@ -32,16 +32,16 @@ type Host struct {
 	state atomic.Int32 // stateNew, stateReady, stateDraining, stateClosed
 
 	// workCtx ends the workers; runCtx the runs (after the grace).
-	workCtx, runCtx       context.Context
-	stopWork, stopRuns    context.CancelFunc
-	workers, finishers    sync.WaitGroup
-	bg                    sync.WaitGroup // event pumps and the sweeper
-	stopping              atomic.Bool    // runs canceled now are interrupted, not canceled
-	mu                    sync.Mutex
-	active                map[store.Key]*active
-	logs                  map[store.Key]*logBuffer
-	shutdownOnce          sync.Once
-	quit                  chan struct{} // closed when the host has closed: log readers end
+	workCtx, runCtx    context.Context
+	stopWork, stopRuns context.CancelFunc
+	workers, finishers sync.WaitGroup
+	bg                 sync.WaitGroup // event pumps and the sweeper
+	stopping           atomic.Bool    // runs canceled now are interrupted, not canceled
+	mu                 sync.Mutex
+	active             map[store.Key]*active
+	logs               map[store.Key]*logBuffer
+	shutdownOnce       sync.Once
+	quit               chan struct{} // closed when the host has closed: log readers end
 }
 
 const (

@@ -367,7 +367,7 @@ func (tr *tenantRT) fromPlan(p *store.PlanRecord) (*router.Built, error) {
 // itself, so only the name is needed.
 type planRunner string
 
-func (p planRunner) Name() string                                           { return string(p) }
+func (p planRunner) Name() string                                            { return string(p) }
 func (p planRunner) Supports(context.Context, *router.Request) (bool, error) { return false, nil }
 func (p planRunner) Build(context.Context, *router.Request, router.BuildArgs) (*abi.Plan, error) {
 	return nil, &router.InternalError{Msg: "a resumed plan is not built again"}

@@ -44,9 +44,9 @@ type tenantRT struct {
 	limiter *rate.Limiter
 
 	mu      sync.Mutex
-	queued  int                 // accepted generations not yet running
-	running int                 // tasks holding a running slot
-	parked  []func()            // deliveries waiting for a running slot, FIFO
+	queued  int      // accepted generations not yet running
+	running int      // tasks holding a running slot
+	parked  []func() // deliveries waiting for a running slot, FIFO
 	subs    map[int]chan RunnerEvent
 	nextSub int
 }
