@@ -36,8 +36,9 @@ type recorder struct {
 	logs           *logBuffer
 	maxOutputBytes int
 
-	mu   sync.Mutex
-	seq  uint64 // the task's last run Seq
+	mu      sync.Mutex
+	started int    // the supervisor's number of the last attempt started
+	seq     uint64 // the task's last run Seq
 	cur  *store.Run
 	tail []byte
 	fuel int64
@@ -108,14 +109,18 @@ func (r *recorder) appendTail(p []byte) {
 	}
 }
 
-// status records the supervisor's status changes: an attempt started or ended.
+// status records the supervisor's status changes: an attempt started (running with a new
+// attempt number), or ended (its outcome set: still running, then pending or terminal).
 func (r *recorder) status(st supervisor.Status) {
 	ctx := context.Background() // records of a canceled run are still written
+	r.mu.Lock()
+	isNew := st.Phase == supervisor.PhaseRunning && st.Attempt > r.started
+	r.mu.Unlock()
 	switch {
-	case st.Phase == supervisor.PhaseRunning:
-		r.endAttempt(ctx, st) // a restart after success reports no pending in between
+	case isNew:
 		now := r.h.now()
 		r.mu.Lock()
+		r.started = st.Attempt
 		r.seq++
 		run := &store.Run{Tenant: r.key.Tenant, Task: r.key.Name, TaskUID: r.uid, Seq: r.seq, Generation: r.gen,
 			Attempt: r.offset + st.Attempt, RunID: r.runID, WorkloadAPIVersion: r.wlAPI, WorkloadKind: r.wlKind,
@@ -128,7 +133,7 @@ func (r *recorder) status(st supervisor.Status) {
 			*s = store.TaskStatus{ObservedGeneration: r.gen, Phase: store.PhaseRunning, Attempt: cp.Attempt}
 		})
 		r.logs.add(LogEvent{Type: LogRunStarted, Attempt: cp.Attempt, RunID: r.runID, Time: now})
-	case st.Attempt > 0: // pending again (restarting) or terminal: the attempt ended
+	case st.Attempt > 0 && st.Outcome != "": // the attempt ended
 		r.endAttempt(ctx, st)
 	}
 }
@@ -138,7 +143,7 @@ func (r *recorder) endAttempt(ctx context.Context, st supervisor.Status) {
 	now := r.h.now()
 	r.mu.Lock()
 	run := r.cur
-	if run == nil || st.Outcome == "" {
+	if run == nil || st.Outcome == "" || st.Attempt != r.started {
 		r.mu.Unlock()
 		return
 	}
@@ -155,11 +160,10 @@ func (r *recorder) endAttempt(ctx context.Context, st supervisor.Status) {
 	run.OutputTail = append([]byte(nil), r.tail...)
 	r.mu.Unlock()
 	r.put(ctx, run)
-	if st.Phase == supervisor.PhasePending { // restarting: the task shows its last attempt
-		r.setStatus(ctx, func(s *store.TaskStatus) {
-			s.Phase, s.Attempt, s.ExitCode, s.Error = store.PhaseRunning, run.Attempt, run.ExitCode, run.Error
-		})
-	}
+	// Until the next attempt or the end, the task shows its last attempt's result.
+	r.setStatus(ctx, func(s *store.TaskStatus) {
+		s.Phase, s.Attempt, s.ExitCode, s.Error = store.PhaseRunning, run.Attempt, run.ExitCode, run.Error
+	})
 	r.logs.add(LogEvent{Type: LogRunFinished, Attempt: run.Attempt, RunID: r.runID, Phase: string(run.Phase), ExitCode: run.ExitCode, Error: run.Error, Time: now})
 }
 

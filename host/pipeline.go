@@ -53,8 +53,8 @@ func (h *Host) process(d store.Delivery) {
 		_ = d.Ack(h.workCtx)
 		return
 	}
-	tr.addQueued(-1)
 	if !h.current(d, it) {
+		tr.addQueued(-1)
 		return
 	}
 	h.mu.Lock()
@@ -62,6 +62,7 @@ func (h *Host) process(d store.Delivery) {
 	h.mu.Unlock()
 	if a != nil {
 		if a.uid == it.UID && a.gen == it.Generation { // a duplicate delivery of what runs
+			tr.addQueued(-1)
 			_ = d.Ack(h.workCtx)
 			return
 		}
@@ -71,9 +72,11 @@ func (h *Host) process(d store.Delivery) {
 			return
 		}
 	}
+	// The delivery counts as queued (Limits.MaxQueued) until it has a running slot.
 	run := func() {
+		tr.addQueued(-1)
 		if h.workCtx.Err() != nil { // parked until the host stopped: the next start resumes it
-			tr.release()
+			h.releaseSlot(tr)
 			return
 		}
 		h.start(tr, d, it)
@@ -91,9 +94,7 @@ func (h *Host) current(d store.Delivery, it store.Item) bool {
 	case err != nil:
 		if h.workCtx.Err() == nil {
 			h.log.Warn("reading a queued task", "tenant", it.Tenant, "task", it.Name, "err", err)
-			if h.tenants[it.Tenant] != nil {
-				h.tenants[it.Tenant].addQueued(1)
-			}
+			h.tenants[it.Tenant].addQueued(1) // counted again as it comes back
 			_ = d.Nak(h.workCtx, time.Second)
 		}
 		return false
