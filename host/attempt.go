@@ -39,9 +39,9 @@ type recorder struct {
 	mu      sync.Mutex
 	started int    // the supervisor's number of the last attempt started
 	seq     uint64 // the task's last run Seq
-	cur  *store.Run
-	tail []byte
-	fuel int64
+	cur     *store.Run
+	tail    []byte
+	fuel    int64
 }
 
 func (h *Host) newRecorder(tr *tenantRT, t *store.Task, b *router.Built, runs []*store.Run) *recorder {
