@@ -97,8 +97,9 @@ func (h *Host) PushRunner(ctx context.Context, tenant, file string, wasm []byte)
 	for {
 		for _, v := range sc.reg.Current() { // also when it was already serving these bytes
 			if v.Path() == path && v.Digest() == digest {
-				ri := tr.info(sc, v)
-				return &ri, nil
+				if ri := tr.info(sc, v); !ri.LoadedAt.IsZero() { // its event recorded too
+					return &ri, nil
+				}
 			}
 		}
 		select {

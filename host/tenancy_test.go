@@ -126,11 +126,14 @@ func TestOutputAndMemoryLimits(t *testing.T) {
 
 // Exec plans run under the tenant's allow-list; without it they are refused before any
 // attempt (PolicyDenied). Wasi plans run modules of the tenant's wasi directory.
+//
+// Not parallel: the Go runner's compilation under the race detector, beside the other tests'
+// compilations, can overrun the runtime's compile budget (then nothing routes).
 func TestExecAndWasiPlans(t *testing.T) {
-	t.Parallel()
 	subprocess := `{"slot":"x","kind":{"subprocess":{"mode":{"command":{"command":"echo","args":["hi","there"]}},"failOnNonZero":true}},"timeout":10000}`
 	dir := runnersDir(t, examples+"go-subprocess.wasm")
 	h, _ := oneTenant(t, dir, host.Limits{}, host.Capabilities{Exec: []string{"echo"}})
+	routable(t, h, subprocess)
 	create(t, h, "a", "exec", subprocess)
 	task := waitTask(t, h, key("a", "exec"), "terminal", isTerminal)
 	runs, _ := h.TaskRuns(t.Context(), key("a", "exec"))
@@ -141,6 +144,7 @@ func TestExecAndWasiPlans(t *testing.T) {
 		t.Errorf("exec: %+v, tail %q", task.Status, runs[0].OutputTail)
 	}
 	denied, _ := oneTenant(t, dir, host.Limits{}, host.Capabilities{})
+	routable(t, denied, subprocess)
 	create(t, denied, "a", "exec", subprocess)
 	task = waitTask(t, denied, key("a", "exec"), "terminal", isTerminal)
 	if task.Status.Phase != store.PhaseFailed || task.Status.Reason != host.ReasonPolicyDenied || task.Status.Attempt != 0 {
@@ -200,5 +204,26 @@ func TestPushAndDeleteRunner(t *testing.T) {
 	}
 	if err := h.DeleteRunner(t.Context(), "a", "fixture-ok"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second delete: %v", err)
+	}
+}
+
+// routable waits until the Go runner's supports answers within its deadline: its first
+// instantiation under the race detector, with other tests compiling beside it, may not.
+func routable(t *testing.T, h *host.Host, spec string) {
+	t.Helper()
+	s, err := abi.ParseTaskSpec([]byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		vs, err := h.Route(t.Context(), "a", s)
+		if err == nil && len(vs) > 0 && vs[0].Verdict == "chosen" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never routable: %+v, %v", vs, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
