@@ -441,3 +441,45 @@ func TestCompactAtSweep(t *testing.T) {
 		t.Fatalf("after compaction: event %d, want %d", ev.Revision, tk.ResourceVersion)
 	}
 }
+
+// Keys are length-prefixed: tenant "a" with task "bc" and tenant "ab" with task "c" (or
+// runs of uids "u" and "u1") never share or mix records.
+func TestKeysDoNotCollide(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openT(t, Options{})
+	defer s.Close()
+	a := task("a", "bc")
+	a.UID = "u"
+	ab := task("ab", "c")
+	ab.UID = "u1"
+	for _, tk := range []*store.Task{a, ab} {
+		if _, err := s.CreateTask(ctx, tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range []*store.Run{{Tenant: "a", Task: "bc", TaskUID: "u", Seq: 1}, {Tenant: "ab", Task: "c", TaskUID: "u1", Seq: 1}} {
+		if err := s.PutRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		tenant string
+		want   string
+	}{{"a", "bc"}, {"ab", "c"}} {
+		page, err := s.ListTasks(ctx, c.tenant, store.ListOptions{})
+		if err != nil || len(page.Tasks) != 1 || page.Tasks[0].Name != c.want {
+			t.Fatalf("tenant %s lists %v (%v), want only %s", c.tenant, page, err, c.want)
+		}
+		runs, err := s.ListRuns(ctx, store.Key{Tenant: c.tenant, Name: c.want})
+		if err != nil || len(runs) != 1 || runs[0].Tenant != c.tenant {
+			t.Fatalf("runs of %s/%s: %+v (%v)", c.tenant, c.want, runs, err)
+		}
+	}
+	if _, err := s.DeleteTask(ctx, a.Key, "", 0); err != nil {
+		t.Fatal(err)
+	}
+	if runs, err := s.ListRuns(ctx, ab.Key); err != nil || len(runs) != 1 {
+		t.Fatalf("deleting a/bc took ab/c's runs: %+v (%v)", runs, err)
+	}
+}
