@@ -3,6 +3,7 @@ package feed
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,8 +32,11 @@ func recv(t *testing.T, ch <-chan store.Event) (store.Event, bool) {
 // A watcher that falls out of the ring reads on from Older, then back from the ring.
 func TestLaggingWatcherReadsOlder(t *testing.T) {
 	t.Parallel()
+	var mu sync.Mutex
 	disk := map[store.Revision]*store.Event{}
 	older := func(dst []*store.Event, after store.Revision, max int) ([]*store.Event, error) {
+		mu.Lock()
+		defer mu.Unlock()
 		if disk[after+1] == nil {
 			return dst, store.ErrExpired
 		}
@@ -53,7 +57,9 @@ func TestLaggingWatcherReadsOlder(t *testing.T) {
 			tenant = "b"
 		}
 		e := ev(r, tenant)
+		mu.Lock()
 		disk[r] = e
+		mu.Unlock()
 		f.Publish(e)
 	}
 	for r := store.Revision(1); r <= 40; r++ {
