@@ -12,17 +12,19 @@ import (
 const compactTxSize = 64 << 20
 
 // compactIfWorth compacts the file when its free space passes Options.CompactFreeBytes and
-// half the file. The caller holds the gate exclusively (or owns s alone, in Open).
+// half the pages in use. The caller holds the gate exclusively (or owns s alone, in Open).
 func (s *Store) compactIfWorth() error {
 	if s.opt.CompactFreeBytes < 0 {
 		return nil
 	}
+	// Free pages (released or pending release) against the pages in use up to the file's
+	// high-water mark; the file itself may extend past that (bbolt grows it in steps).
 	free := int64(s.db.Stats().FreeAlloc)
-	fi, err := os.Stat(s.path)
-	if err != nil {
-		return fmt.Errorf("boltstore: %w", err)
+	var used int64
+	if err := s.db.View(func(tx *bolt.Tx) error { used = tx.Size(); return nil }); err != nil {
+		return fmt.Errorf("boltstore: %s: %w", s.path, err)
 	}
-	if free < s.opt.CompactFreeBytes || free*2 < fi.Size() {
+	if free < s.opt.CompactFreeBytes || free*2 < used {
 		return nil
 	}
 	return s.compact()

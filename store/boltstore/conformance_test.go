@@ -18,7 +18,7 @@ func TestMain(m *testing.M) {
 }
 
 // small bounds the feed so that the suite's feed cases run fast.
-var small = Options{FeedEvents: 200, MemEvents: 32}
+var small = Options{FeedEvents: 100, MemEvents: 16}
 
 // openT opens a store in a fresh directory of t.
 func openT(t *testing.T, opt Options) *Store {

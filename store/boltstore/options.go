@@ -24,7 +24,7 @@ type Options struct {
 	// RunSeqBlock is how many run-id numbers one durable reservation takes (default 1024).
 	RunSeqBlock uint64
 	// CompactFreeBytes is the free space past which the file is compacted, when it is also
-	// half the file or more (default 64 MiB; <0: never).
+	// half the pages in use or more (default 64 MiB; <0: never).
 	CompactFreeBytes int64
 	// LockTimeout is how long Open waits for another process's lock on the file (default
 	// 1s) before it fails with ErrLocked.

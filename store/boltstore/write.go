@@ -114,8 +114,9 @@ func (w *txn) commit(typ store.EventType, t *store.Task) error {
 	return nil
 }
 
-// trimMax bounds how many old events one transaction drops (an age bound may let many
-// expire at once: the next writes drop the rest).
+// trimMax bounds how many events one transaction drops for their age (an age bound may
+// let many expire at once: the next writes drop the rest). The count bound is kept
+// exactly.
 const trimMax = 1024
 
 // finish records the revision and trims the feed to its bounds; it returns the feed's new
@@ -126,15 +127,18 @@ func (w *txn) finish() (store.Revision, error) {
 	}
 	c := w.tx.Bucket(bucketEvents).Cursor()
 	oldest := w.now.Add(-w.s.opt.FeedAge)
-	for range trimMax {
+	aged := 0
+	for {
 		k, v := c.First()
 		if k == nil {
 			break
 		}
 		held := uint64(w.rev) - binary.BigEndian.Uint64(k) + 1
-		tooOld := w.s.opt.FeedAge > 0 && eventTime(v).Before(oldest) && held > 1
-		if held <= uint64(w.s.opt.FeedEvents) && !tooOld {
-			break
+		if held <= uint64(w.s.opt.FeedEvents) {
+			if w.s.opt.FeedAge <= 0 || held <= 1 || aged >= trimMax || !eventTime(v).Before(oldest) {
+				break
+			}
+			aged++
 		}
 		if err := c.Delete(); err != nil {
 			return 0, err
