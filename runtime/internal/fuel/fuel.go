@@ -39,7 +39,7 @@ const (
 
 // PassVersion is the version of the rewriting; it is part of the custom section the pass
 // adds, so a change of the pass changes the bytes it produces.
-const PassVersion = 1
+const PassVersion = 2
 
 // Costs is the cost table, in fuel units. A unit is about one simple instruction (an i32.add,
 // a local.get): what a compiled engine executes in roughly a nanosecond. Control markers
