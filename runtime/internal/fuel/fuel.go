@@ -10,11 +10,25 @@
 // result as the new counter. The host grants another slice there, or traps. Every loop
 // iteration and every call passes a test, so no code runs unboundedly between two of them.
 //
+// While a function runs, the counter lives in a local of that function (pass version 2): the
+// global is read at entry and after every call, and written before every call, every exit
+// (return, the body's end, a branch to the function's label) and around the refill import.
+// The global therefore holds the exact counter whenever another function, a host import or
+// the host after a call that returned reads it. Engines that keep globals in memory (wazero)
+// then keep the counter in a register in a loop, instead of a store and a load per iteration.
+// Loops are wrapped so that the refill call sits outside them (see wrapLoop in rewrite.go).
+//
+// A call that traps (unreachable, an out-of-bounds access, a division by zero) leaves the
+// global as the trapping function last wrote it: the fuel it reports is what was charged up
+// to that function's last call, refill or entry, less than one slice (plus one block) short of
+// what it charged, and the same on every run. A call the host stops at a refill reports
+// exactly what it charged.
+//
 // The pass never changes what a module computes: it adds one import (renumbering function
 // indices in code, constant expressions, element segments, exports, the start function and the
-// name section), one global, one export, one scratch local in functions that need one, and a
-// custom section naming the pass version and the cost table, so that the instrumented bytes,
-// and with them any compilation cache keyed on the bytes, differ whenever either changes.
+// name section), one global, one export, one or two locals per function, and a custom section
+// naming the pass version and the cost table, so that the instrumented bytes, and with them
+// any compilation cache keyed on the bytes, differ whenever either changes.
 package fuel
 
 import (
@@ -38,7 +52,9 @@ const (
 )
 
 // PassVersion is the version of the rewriting; it is part of the custom section the pass
-// adds, so a change of the pass changes the bytes it produces.
+// adds, so a change of the pass changes the bytes it produces. Version 2 keeps the counter in
+// a local of each function and moves the refill call out of loops; the fuel a call that
+// returns uses is the same as with version 1.
 const PassVersion = 2
 
 // Costs is the cost table, in fuel units. A unit is about one simple instruction (an i32.add,
