@@ -142,7 +142,7 @@ func parseTrace(trace string) (stack []Frame, omitted int) {
 			f := &frames[len(frames)-1]
 			f.Source = append(f.Source, loc)
 		default:
-			frames = append(frames, Frame{Function: frameName(strings.TrimSpace(line))})
+			frames = append(frames, Frame{Function: frameName(withoutOffset(strings.TrimSpace(line)))})
 		}
 	}
 	size := 0
@@ -153,6 +153,17 @@ func parseTrace(trace string) (stack []Frame, omitted int) {
 		}
 	}
 	return frames, 0
+}
+
+// withoutOffset drops the code offset the wasmtime engine puts after a frame's name,
+// "name at 0x1f2e": it means nothing to a reader and differs between a module and its
+// metered build.
+func withoutOffset(s string) string {
+	i := strings.LastIndex(s, " at 0x")
+	if i < 0 || strings.Trim(s[i+len(" at 0x"):], "0123456789abcdef") != "" {
+		return s
+	}
+	return s[:i]
 }
 
 // frameName is the function's name in a wazero frame, "module.name(params) results", without

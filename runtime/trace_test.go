@@ -120,6 +120,10 @@ func TestUnshiftFuel(t *testing.T) {
 	if got := fmt.Sprint(stack); got != "[$8 $3 $3 main.run $x]" {
 		t.Errorf("metered frames %s, want [$8 $3 $3 main.run $x]", got)
 	}
+	// The wasmtime engine's frames carry their code offset, which parseTrace drops.
+	if st, _ := parseTrace("$12 at 0x4f2\nrunner::trap at 0x3a\n"); fmt.Sprint(st) != "[$12 runner::trap]" {
+		t.Errorf("wasmtime frames parse as %s", fmt.Sprint(st))
+	}
 	plain := []Frame{{Function: "$9"}}
 	if unshiftFuel(plain, -1); plain[0].Function != "$9" {
 		t.Errorf("unmetered frame renamed to %s", plain[0].Function)
