@@ -140,7 +140,7 @@ func Instrument(wasm []byte, costs Costs) ([]byte, error) {
 	if err := checkReserved(m); err != nil {
 		return nil, err
 	}
-	p := &pass{m: m, costs: costs, firstDefined: m.ImportedFuncs, counter: m.NumGlobals()}
+	p := &pass{m: m, costs: costs, firstDefined: m.ImportedFuncs, counter: m.NumGlobals(), saved: map[wasmbin.ValType][]uint32{}}
 
 	// The refill import's type: reuse an identical one when the module has it.
 	refillType := uint32(len(m.Types))
@@ -161,21 +161,6 @@ func Instrument(wasm []byte, costs Costs) ([]byte, error) {
 		Module: ImportModule, Name: ImportName, Kind: wasmbin.ExternFunc, TypeIndex: refillType})
 	m.SetSection(wasmbin.SectionImport, wasmbin.EncodeImports(imports))
 	p.refill = m.ImportedFuncs
-
-	globals := make([]wasmbin.Global, 0, len(m.Globals)+1)
-	for _, g := range m.Globals {
-		g.Init.Bytes, err = p.constExpr(g.Init)
-		if err != nil {
-			return nil, err
-		}
-		globals = append(globals, g)
-	}
-	// The counter starts at zero: the first test (at the first function entry, the start
-	// function's included) asks the host for a slice.
-	globals = append(globals, wasmbin.Global{
-		Type: wasmbin.GlobalType{Type: wasmbin.ValI64, Mutable: true},
-		Init: wasmbin.ConstExpr{Bytes: []byte{byte(wasmbin.OpI64Const), 0, byte(wasmbin.OpEnd)}}})
-	m.SetSection(wasmbin.SectionGlobal, wasmbin.EncodeGlobals(globals))
 
 	exports := make([]wasmbin.Export, 0, len(m.Exports)+1)
 	for _, e := range m.Exports {
@@ -227,6 +212,26 @@ func Instrument(wasm []byte, costs Costs) ([]byte, error) {
 		}
 		m.SetSection(wasmbin.SectionCode, wasmbin.EncodeCodes(codes))
 	}
+	globals := make([]wasmbin.Global, 0, len(m.Globals)+1)
+	for _, g := range m.Globals {
+		g.Init.Bytes, err = p.constExpr(g.Init)
+		if err != nil {
+			return nil, err
+		}
+		globals = append(globals, g)
+	}
+	// The counter starts at zero: the first test (at the first function entry, the start
+	// function's included) asks the host for a slice.
+	globals = append(globals, wasmbin.Global{
+		Type: wasmbin.GlobalType{Type: wasmbin.ValI64, Mutable: true},
+		Init: wasmbin.ConstExpr{Bytes: []byte{byte(wasmbin.OpI64Const), 0, byte(wasmbin.OpEnd)}}})
+	// Then the scratch globals the bodies' refill paths save locals in (one per type and
+	// slot, shared by all functions).
+	for _, t := range p.savedTypes {
+		globals = append(globals, wasmbin.Global{Type: wasmbin.GlobalType{Type: t, Mutable: true}, Init: wasmbin.ConstExpr{Bytes: zeroInit(t)}})
+	}
+	m.SetSection(wasmbin.SectionGlobal, wasmbin.EncodeGlobals(globals))
+
 	// DWARF addresses code by its byte offsets in the code section, which the charges just
 	// moved: kept, it would map a trap to the wrong file:line, which is worse than none. The
 	// name section survives, renumbered, so traces keep their function names.
@@ -276,6 +281,10 @@ type pass struct {
 	firstDefined uint32 // the old index of the first defined function
 	refill       uint32 // the refill import's function index
 	counter      uint32 // the counter global's index
+	// saved: the scratch globals of each type, by slot; savedTypes their types in index
+	// order (they follow the counter).
+	saved      map[wasmbin.ValType][]uint32
+	savedTypes []wasmbin.ValType
 }
 
 // fn maps an old function index to its new one.

@@ -412,7 +412,7 @@ func TestLoopShapes(t *testing.T) {
 		arg    uint64
 	}{
 		{"nested", 0}, {"nested", 1}, {"nested", 7}, {"nested", 500}, {"result", 1}, {"result", 300},
-		{"param", 1}, {"param", 250}, {"brfunc", 3}, {"brfunc", 200}, {"calls", 0}, {"calls", 90},
+		{"param", 1}, {"param", 250}, {"types", 1}, {"types", 300}, {"brfunc", 3}, {"brfunc", 200}, {"calls", 0}, {"calls", 90},
 	} {
 		want, werr := p.ExportedFunction(c.export).Call(context.Background(), c.arg)
 		var wantAcc []uint64

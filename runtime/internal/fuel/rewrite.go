@@ -1,6 +1,8 @@
 package fuel
 
 import (
+	"slices"
+
 	"github.com/solti-wasm/solti-wasm/runtime/internal/wasmbin"
 )
 
@@ -76,10 +78,19 @@ func isCall(op wasmbin.Opcode) bool {
 	return false
 }
 
-// decode returns body c's instructions, each branch marked when it leaves the function.
-func decode(c *wasmbin.Code) ([]instr, error) {
+// maxSaved bounds the locals a loop's refill path saves (saveLocals): enough for the loops
+// compilers emit, and a bound on the code and globals it adds.
+const maxSaved = 32
+
+// decode returns body c's instructions, each branch marked when it leaves the function, and
+// for each loop (by its instruction's index) the locals its body reads or writes, in the
+// order of their first use, nested loops' included.
+func decode(c *wasmbin.Code) ([]instr, map[int][]uint32, error) {
 	ins := make([]instr, 0, len(c.Expr)/2+1)
 	depth := uint32(0) // open block, loop and if constructs; the function's label is at depth
+	var loops []int    // the open loops' instruction indices, innermost last
+	var kinds []bool   // for each open construct: is it a loop
+	refs := map[int][]uint32{}
 	it := c.Instructions()
 	for it.Next() {
 		in := it.Instr()
@@ -88,9 +99,36 @@ func decode(c *wasmbin.Code) ([]instr, error) {
 		case wasmbin.OpBlock, wasmbin.OpLoop, wasmbin.OpIf:
 			x.blockType = in.BlockType
 			depth++
+			kinds = append(kinds, in.Op == wasmbin.OpLoop)
+			if in.Op == wasmbin.OpLoop {
+				loops = append(loops, len(ins))
+				refs[len(ins)] = nil
+			}
+		case wasmbin.OpLocalGet, wasmbin.OpLocalSet, wasmbin.OpLocalTee:
+			if len(loops) > 0 {
+				j := loops[len(loops)-1]
+				if !slices.Contains(refs[j], in.Index) && len(refs[j]) < maxSaved {
+					refs[j] = append(refs[j], in.Index)
+				}
+			}
 		case wasmbin.OpEnd:
 			x.exits = depth == 0 // the body's own end
-			depth--              // wraps after the body's end, which is its last instruction
+			if len(kinds) > 0 {
+				if kinds[len(kinds)-1] { // a loop closes: its locals are its parent loop's too
+					j := loops[len(loops)-1]
+					loops = loops[:len(loops)-1]
+					if len(loops) > 0 {
+						k := loops[len(loops)-1]
+						for _, l := range refs[j] {
+							if !slices.Contains(refs[k], l) && len(refs[k]) < maxSaved {
+								refs[k] = append(refs[k], l)
+							}
+						}
+					}
+				}
+				kinds = kinds[:len(kinds)-1]
+			}
+			depth-- // wraps after the body's end, which is its last instruction
 		case wasmbin.OpReturn:
 			x.exits = true
 		case wasmbin.OpBr, wasmbin.OpBrIf:
@@ -104,7 +142,7 @@ func decode(c *wasmbin.Code) ([]instr, error) {
 		}
 		ins = append(ins, x)
 	}
-	return ins, it.Err()
+	return ins, refs, it.Err()
 }
 
 // body returns defined function i instrumented. The counter lives in a local of the function
@@ -117,7 +155,7 @@ func decode(c *wasmbin.Code) ([]instr, error) {
 // local) and test; function indices are renumbered.
 func (p *pass) body(i uint32) (wasmbin.Code, error) {
 	c := &p.m.Codes[i]
-	ins, err := decode(c)
+	ins, refs, err := decode(c)
 	if err != nil {
 		return wasmbin.Code{}, err
 	}
@@ -135,7 +173,7 @@ func (p *pass) body(i uint32) (wasmbin.Code, error) {
 	}
 	params := uint64(len(p.m.Types[p.m.Functions[i]].Params))
 	// Appended locals: the counter's copy (i64), then a scratch i32 for length charges.
-	e := emitter{p: p, local: uint32(params + c.NumLocals)}
+	e := emitter{p: p, local: uint32(params + c.NumLocals), params: p.m.Types[p.m.Functions[i]].Params, locals: c.Locals}
 	scratch := e.local + 1
 	usesScratch := false
 	e.out = make([]byte, 0, len(c.Expr)+len(c.Expr)/2+48)
@@ -178,6 +216,7 @@ func (p *pass) body(i uint32) (wasmbin.Code, error) {
 			wrap := p.wrappable(in.blockType)
 			if wrap {
 				e.wrapLoop(c.Expr[in.off+1 : in.end])
+				e.saves = append(e.saves, saveSet(refs[j], e.saves))
 			}
 			e.out = append(e.out, c.Expr[in.off:in.end]...)
 			open = append(open, wrap)
@@ -188,8 +227,9 @@ func (p *pass) body(i uint32) (wasmbin.Code, error) {
 			e.out = append(e.out, byte(in.op))
 			if len(open) > 0 {
 				if open[len(open)-1] {
-					e.unwrapLoop(seg[e.headerAt[len(e.headerAt)-1]])
+					e.unwrapLoop(seg[e.headerAt[len(e.headerAt)-1]], e.saves[len(e.saves)-1])
 					e.headerAt = e.headerAt[:len(e.headerAt)-1]
+					e.saves = e.saves[:len(e.saves)-1]
 				}
 				open = open[:len(open)-1]
 			}
@@ -221,6 +261,40 @@ type emitter struct {
 	// headerAt holds, for each wrapped loop open, the index of its header's first
 	// instruction: seg at it is what the header charges, which the refill path refunds.
 	headerAt []int
+	// saves holds, for each wrapped loop open, the locals its refill path saves.
+	saves [][]uint32
+	// The function's parameter types and declared locals, for the types of saved locals.
+	params []wasmbin.ValType
+	locals []wasmbin.LocalEntry
+}
+
+// saveSet is the locals a wrapped loop's refill path saves: those its body uses, then those
+// of the loops around it (enclosing, innermost last), at most maxSaved.
+func saveSet(own []uint32, enclosing [][]uint32) []uint32 {
+	out := slices.Clone(own)
+	for k := len(enclosing) - 1; k >= 0; k-- {
+		for _, l := range enclosing[k] {
+			if len(out) < maxSaved && !slices.Contains(out, l) {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
+}
+
+// localType is the type of local x of the function.
+func (e *emitter) localType(x uint32) wasmbin.ValType {
+	if x < uint32(len(e.params)) {
+		return e.params[x]
+	}
+	x -= uint32(len(e.params))
+	for _, l := range e.locals {
+		if x < l.Count {
+			return l.Type
+		}
+		x -= l.Count
+	}
+	return 0 // unreachable in a valid body
 }
 
 func (e *emitter) op(op wasmbin.Opcode, idx uint32) {
@@ -323,16 +397,35 @@ func (e *emitter) wrapLoop(bt []byte) {
 }
 
 // unwrapLoop appends the wrapper's tail, after a wrapped loop's end; cost is what its header
-// charges.
-func (e *emitter) unwrapLoop(cost uint64) {
+// charges, saved the locals to keep in globals across the refill call.
+//
+// The saving is for the register allocator, not for the semantics (storing a local and
+// loading it back changes nothing): a value that lives across a call is kept in memory by
+// wazero's allocator at every definition, so without it each loop iteration would store
+// the loop's locals. Reloaded from globals after the call, the locals start new values
+// there, and the loop's own stay in registers.
+func (e *emitter) unwrapLoop(cost uint64, saved []uint32) {
 	e.op(wasmbin.OpBr, 2) // $exit, with the loop's results
 	e.out = append(e.out, byte(wasmbin.OpEnd))
+	slots := make([]uint32, len(saved))
+	used := map[wasmbin.ValType]int{}
+	for k, x := range saved {
+		t := e.localType(x)
+		slots[k] = e.p.saveGlobal(t, used[t])
+		used[t]++
+		e.op(wasmbin.OpLocalGet, x)
+		e.op(wasmbin.OpGlobalSet, slots[k])
+	}
 	e.refill()
 	if cost > 0 {
 		e.op(wasmbin.OpLocalGet, e.local)
 		e.i64(int64(cost))
 		e.out = append(e.out, byte(wasmbin.OpI64Add))
 		e.op(wasmbin.OpLocalSet, e.local)
+	}
+	for k, x := range saved {
+		e.op(wasmbin.OpGlobalGet, slots[k])
+		e.op(wasmbin.OpLocalSet, x)
 	}
 	e.op(wasmbin.OpBr, 0) // $retry
 	e.out = append(e.out, byte(wasmbin.OpEnd), byte(wasmbin.OpUnreachable), byte(wasmbin.OpEnd))
@@ -401,4 +494,31 @@ func (e *emitter) lengthCharge(op wasmbin.Opcode, scratch uint32) bool {
 	e.out = wasmbin.AppendUleb128(e.out, uint64(e.local))
 	e.testTop()
 	return true
+}
+
+// saveGlobal returns the index of the k-th scratch global of type t, which refill paths
+// save locals in, adding it to the globals the pass appends after the counter.
+func (p *pass) saveGlobal(t wasmbin.ValType, k int) uint32 {
+	for len(p.saved[t]) <= k {
+		p.saved[t] = append(p.saved[t], p.counter+1+uint32(len(p.savedTypes)))
+		p.savedTypes = append(p.savedTypes, t)
+	}
+	return p.saved[t][k]
+}
+
+// zeroInit is the constant expression of a scratch global of type t: its zero, or null.
+func zeroInit(t wasmbin.ValType) []byte {
+	switch t {
+	case wasmbin.ValI32:
+		return []byte{byte(wasmbin.OpI32Const), 0, byte(wasmbin.OpEnd)}
+	case wasmbin.ValI64:
+		return []byte{byte(wasmbin.OpI64Const), 0, byte(wasmbin.OpEnd)}
+	case wasmbin.ValF32:
+		return []byte{byte(wasmbin.OpF32Const), 0, 0, 0, 0, byte(wasmbin.OpEnd)}
+	case wasmbin.ValF64:
+		return []byte{byte(wasmbin.OpF64Const), 0, 0, 0, 0, 0, 0, 0, 0, byte(wasmbin.OpEnd)}
+	case wasmbin.ValV128:
+		return append(append([]byte{0xfd, 12}, make([]byte, 16)...), byte(wasmbin.OpEnd))
+	}
+	return []byte{byte(wasmbin.OpRefNull), byte(t), byte(wasmbin.OpEnd)}
 }

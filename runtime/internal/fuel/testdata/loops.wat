@@ -72,4 +72,20 @@
       br $l
     end
     unreachable)
+  ;; Locals of every type live in a loop (its refill path saves them in scratch globals).
+  (func (export "types") (param $n i32) (result i32)
+    (local $a i64) (local $b f32) (local $c f64) (local $v v128) (local $r funcref) (local $e externref)
+    loop $l
+      local.get $a i64.const 3 i64.add local.set $a
+      local.get $b f32.const 0.5 f32.add local.set $b
+      local.get $c f64.const 0.25 f64.add local.set $c
+      local.get $v i32.const 1 i32x4.splat i32x4.add local.set $v
+      local.get $r ref.is_null drop local.get $e ref.is_null drop
+      local.get $n i32.const 1 i32.sub local.tee $n
+      br_if $l
+    end
+    local.get $a i32.wrap_i64
+    local.get $b i32.trunc_f32_s i32.add
+    local.get $c i32.trunc_f64_s i32.add
+    local.get $v i32x4.extract_lane 3 i32.add)
 )
