@@ -193,9 +193,9 @@ func (c *Command) fail(ctx context.Context, inst engine.Instance, err error) err
 	case errors.Is(err, engine.ErrCanceled):
 		return errorf(ErrCanceled, "%v", context.Cause(ctx))
 	case inst != nil && inst.MemoryCapHit():
-		return withStack(errorf(ErrMemoryLimit, "growing memory past the %d-page cap was refused, then: %v", c.rt.limits.MaxMemoryPages, err), err)
+		return withStack(errorf(ErrMemoryLimit, "growing memory past the %d-page cap was refused, then: %v", c.rt.limits.MaxMemoryPages, err), err, funcImports(c.compiled.Imports()))
 	}
-	return withStack(errorf(ErrTrap, "%s", trapMessage(err)), err)
+	return withStack(errorf(ErrTrap, "%s", trapMessage(err)), err, funcImports(c.compiled.Imports())) // commands are always metered
 }
 
 func engineMounts(ms []Mount) ([]engine.Mount, error) {

@@ -247,10 +247,14 @@ func (m *Module) classify(ctx context.Context, in *instance, err error, timeout 
 	if tail := in.stderr.String(); tail != "" {
 		msg += "; guest stderr: " + tail
 	}
-	if in.eng != nil && in.eng.MemoryCapHit() {
-		return withStack(errorf(ErrMemoryLimit, "growing memory past the %d-page cap was refused, then: %s", m.rt.limits.MaxMemoryPages, msg), err)
+	imports := -1
+	if in.metered {
+		imports = funcImports(m.compiled.Imports())
 	}
-	return withStack(errorf(ErrTrap, "%s", msg), err)
+	if in.eng != nil && in.eng.MemoryCapHit() {
+		return withStack(errorf(ErrMemoryLimit, "growing memory past the %d-page cap was refused, then: %s", m.rt.limits.MaxMemoryPages, msg), err, imports)
+	}
+	return withStack(errorf(ErrTrap, "%s", msg), err, imports)
 }
 
 // trapMessage is err's message; withStack adds the guest's stack.

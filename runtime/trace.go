@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/solti-wasm/solti-wasm/runtime/internal/engine"
+	"github.com/solti-wasm/solti-wasm/runtime/internal/fuel"
 )
 
 // Bounds of the guest stack a TrapError shows: a Go guest's panic is tens of frames deep, and
@@ -73,8 +74,10 @@ func (e *TrapError) Error() string {
 func (e *TrapError) Unwrap() error { return e.Err }
 
 // withStack wraps cause in a *TrapError carrying the stack of the engine's trap err, if it
-// has one; otherwise it returns cause.
-func withStack(cause, err error) error {
+// has one; otherwise it returns cause. For metered code, imports is the number of functions
+// the module as written imports, and frames named by index are renumbered back to the
+// module's own indices (see unshiftFuel); -1 for code compiled as written.
+func withStack(cause, err error, imports int) error {
 	var trap *engine.TrapError
 	if !errors.As(err, &trap) || trap.Trace == "" {
 		return cause
@@ -83,7 +86,39 @@ func withStack(cause, err error) error {
 	if len(stack) == 0 {
 		return cause
 	}
+	unshiftFuel(stack, imports)
 	return &TrapError{Err: cause, Stack: stack, Omitted: omitted}
+}
+
+// unshiftFuel renames the frames of unnamed functions in metered code, $N, by their index
+// in the module as written, so that metered and unmetered traces of one module read alike:
+// the fuel pass adds its import (index imports) after the module's imported functions, which
+// moves every defined function up by one. imports < 0: the code is not metered.
+func unshiftFuel(stack []Frame, imports int) {
+	if imports < 0 {
+		return
+	}
+	for i := range stack {
+		n, ok := strings.CutPrefix(stack[i].Function, "$")
+		if !ok {
+			continue
+		}
+		if k, err := strconv.Atoi(n); err == nil && k > imports {
+			stack[i].Function = "$" + strconv.Itoa(k-1)
+		}
+	}
+}
+
+// funcImports counts the functions a compiled module imports, the fuel pass's refill
+// import left out.
+func funcImports(ims []engine.Import) int {
+	n := 0
+	for _, im := range ims {
+		if im.Kind == engine.KindFunc && im.Module != fuel.ImportModule {
+			n++
+		}
+	}
+	return n
 }
 
 // parseTrace reads wazero's stack trace: a line per frame, "\t.name(params) results" (the
@@ -107,7 +142,7 @@ func parseTrace(trace string) (stack []Frame, omitted int) {
 			f := &frames[len(frames)-1]
 			f.Source = append(f.Source, loc)
 		default:
-			frames = append(frames, Frame{Function: frameName(strings.TrimSpace(line))})
+			frames = append(frames, Frame{Function: frameName(withoutOffset(strings.TrimSpace(line)))})
 		}
 	}
 	size := 0
@@ -118,6 +153,17 @@ func parseTrace(trace string) (stack []Frame, omitted int) {
 		}
 	}
 	return frames, 0
+}
+
+// withoutOffset drops the code offset the wasmtime engine puts after a frame's name,
+// "name at 0x1f2e": it means nothing to a reader and differs between a module and its
+// metered build.
+func withoutOffset(s string) string {
+	i := strings.LastIndex(s, " at 0x")
+	if i < 0 || strings.Trim(s[i+len(" at 0x"):], "0123456789abcdef") != "" {
+		return s
+	}
+	return s[:i]
 }
 
 // frameName is the function's name in a wazero frame, "module.name(params) results", without

@@ -93,7 +93,7 @@ func TestTraceBounds(t *testing.T) {
 
 func TestWithStack(t *testing.T) {
 	cause := errorf(ErrTrap, "wasm error: unreachable")
-	err := withStack(cause, &engine.TrapError{Message: "wasm error: unreachable", Trace: dwarfTrace})
+	err := withStack(cause, &engine.TrapError{Message: "wasm error: unreachable", Trace: dwarfTrace}, -1)
 	var te *TrapError
 	if !errors.As(err, &te) || !errors.Is(err, ErrTrap) {
 		t.Fatalf("withStack = %#v: want a *TrapError matching ErrTrap", err)
@@ -105,8 +105,27 @@ func TestWithStack(t *testing.T) {
 	}
 	// No trace, or not a trap: the cause as it was.
 	for _, e := range []error{&engine.TrapError{Message: "x"}, engine.ErrDeadline} {
-		if got := withStack(cause, e); got != cause {
+		if got := withStack(cause, e, -1); got != cause {
 			t.Errorf("withStack(cause, %v) = %v, want the cause", e, got)
 		}
+	}
+}
+
+// Metered code's unnamed frames read as the module's own indices: the fuel pass's import
+// moved every defined function up by one; imported functions and named frames stay.
+func TestUnshiftFuel(t *testing.T) {
+	t.Parallel()
+	stack := []Frame{{Function: "$9"}, {Function: "$3"}, {Function: "$4"}, {Function: "main.run"}, {Function: "$x"}}
+	unshiftFuel(stack, 3)
+	if got := fmt.Sprint(stack); got != "[$8 $3 $3 main.run $x]" {
+		t.Errorf("metered frames %s, want [$8 $3 $3 main.run $x]", got)
+	}
+	// The wasmtime engine's frames carry their code offset, which parseTrace drops.
+	if st, _ := parseTrace("$12 at 0x4f2\nrunner::trap at 0x3a\n"); fmt.Sprint(st) != "[$12 runner::trap]" {
+		t.Errorf("wasmtime frames parse as %s", fmt.Sprint(st))
+	}
+	plain := []Frame{{Function: "$9"}}
+	if unshiftFuel(plain, -1); plain[0].Function != "$9" {
+		t.Errorf("unmetered frame renamed to %s", plain[0].Function)
 	}
 }

@@ -10,11 +10,25 @@
 // result as the new counter. The host grants another slice there, or traps. Every loop
 // iteration and every call passes a test, so no code runs unboundedly between two of them.
 //
+// While a function runs, the counter lives in a local of that function (pass version 2): the
+// global is read at entry and after every call, and written before every call, every exit
+// (return, the body's end, a branch to the function's label) and around the refill import.
+// The global therefore holds the exact counter whenever another function, a host import or
+// the host after a call that returned reads it. Engines that keep globals in memory (wazero)
+// then keep the counter in a register in a loop, instead of a store and a load per iteration.
+// Loops are wrapped so that the refill call sits outside them (see wrapLoop in rewrite.go).
+//
+// A call that traps (unreachable, an out-of-bounds access, a division by zero) leaves the
+// global as the trapping function last wrote it: the fuel it reports is what was charged up
+// to that function's last call, refill or entry, less than one slice (plus one block) short of
+// what it charged, and the same on every run. A call the host stops at a refill reports
+// exactly what it charged.
+//
 // The pass never changes what a module computes: it adds one import (renumbering function
 // indices in code, constant expressions, element segments, exports, the start function and the
-// name section), one global, one export, one scratch local in functions that need one, and a
-// custom section naming the pass version and the cost table, so that the instrumented bytes,
-// and with them any compilation cache keyed on the bytes, differ whenever either changes.
+// name section), one global, one export, one or two locals per function, and a custom section
+// naming the pass version and the cost table, so that the instrumented bytes, and with them
+// any compilation cache keyed on the bytes, differ whenever either changes.
 package fuel
 
 import (
@@ -38,8 +52,10 @@ const (
 )
 
 // PassVersion is the version of the rewriting; it is part of the custom section the pass
-// adds, so a change of the pass changes the bytes it produces.
-const PassVersion = 1
+// adds, so a change of the pass changes the bytes it produces. Version 2 keeps the counter in
+// a local of each function and moves the refill call out of loops; the fuel a call that
+// returns uses is the same as with version 1.
+const PassVersion = 2
 
 // Costs is the cost table, in fuel units. A unit is about one simple instruction (an i32.add,
 // a local.get): what a compiled engine executes in roughly a nanosecond. Control markers
@@ -124,7 +140,7 @@ func Instrument(wasm []byte, costs Costs) ([]byte, error) {
 	if err := checkReserved(m); err != nil {
 		return nil, err
 	}
-	p := &pass{m: m, costs: costs, firstDefined: m.ImportedFuncs, counter: m.NumGlobals()}
+	p := &pass{m: m, costs: costs, firstDefined: m.ImportedFuncs, counter: m.NumGlobals(), saved: map[wasmbin.ValType][]uint32{}}
 
 	// The refill import's type: reuse an identical one when the module has it.
 	refillType := uint32(len(m.Types))
@@ -145,21 +161,6 @@ func Instrument(wasm []byte, costs Costs) ([]byte, error) {
 		Module: ImportModule, Name: ImportName, Kind: wasmbin.ExternFunc, TypeIndex: refillType})
 	m.SetSection(wasmbin.SectionImport, wasmbin.EncodeImports(imports))
 	p.refill = m.ImportedFuncs
-
-	globals := make([]wasmbin.Global, 0, len(m.Globals)+1)
-	for _, g := range m.Globals {
-		g.Init.Bytes, err = p.constExpr(g.Init)
-		if err != nil {
-			return nil, err
-		}
-		globals = append(globals, g)
-	}
-	// The counter starts at zero: the first test (at the first function entry, the start
-	// function's included) asks the host for a slice.
-	globals = append(globals, wasmbin.Global{
-		Type: wasmbin.GlobalType{Type: wasmbin.ValI64, Mutable: true},
-		Init: wasmbin.ConstExpr{Bytes: []byte{byte(wasmbin.OpI64Const), 0, byte(wasmbin.OpEnd)}}})
-	m.SetSection(wasmbin.SectionGlobal, wasmbin.EncodeGlobals(globals))
 
 	exports := make([]wasmbin.Export, 0, len(m.Exports)+1)
 	for _, e := range m.Exports {
@@ -211,6 +212,26 @@ func Instrument(wasm []byte, costs Costs) ([]byte, error) {
 		}
 		m.SetSection(wasmbin.SectionCode, wasmbin.EncodeCodes(codes))
 	}
+	globals := make([]wasmbin.Global, 0, len(m.Globals)+1)
+	for _, g := range m.Globals {
+		g.Init.Bytes, err = p.constExpr(g.Init)
+		if err != nil {
+			return nil, err
+		}
+		globals = append(globals, g)
+	}
+	// The counter starts at zero: the first test (at the first function entry, the start
+	// function's included) asks the host for a slice.
+	globals = append(globals, wasmbin.Global{
+		Type: wasmbin.GlobalType{Type: wasmbin.ValI64, Mutable: true},
+		Init: wasmbin.ConstExpr{Bytes: []byte{byte(wasmbin.OpI64Const), 0, byte(wasmbin.OpEnd)}}})
+	// Then the scratch globals the bodies' refill paths save locals in (one per type and
+	// slot, shared by all functions).
+	for _, t := range p.savedTypes {
+		globals = append(globals, wasmbin.Global{Type: wasmbin.GlobalType{Type: t, Mutable: true}, Init: wasmbin.ConstExpr{Bytes: zeroInit(t)}})
+	}
+	m.SetSection(wasmbin.SectionGlobal, wasmbin.EncodeGlobals(globals))
+
 	// DWARF addresses code by its byte offsets in the code section, which the charges just
 	// moved: kept, it would map a trap to the wrong file:line, which is worse than none. The
 	// name section survives, renumbered, so traces keep their function names.
@@ -260,6 +281,10 @@ type pass struct {
 	firstDefined uint32 // the old index of the first defined function
 	refill       uint32 // the refill import's function index
 	counter      uint32 // the counter global's index
+	// saved: the scratch globals of each type, by slot; savedTypes their types in index
+	// order (they follow the counter).
+	saved      map[wasmbin.ValType][]uint32
+	savedTypes []wasmbin.ValType
 }
 
 // fn maps an old function index to its new one.

@@ -127,7 +127,12 @@ func (h *host) instance(t testing.TB, wasm []byte, m *meter) api.Module {
 // call calls export with a fresh account of budget (slice 1000) and returns the results,
 // the fuel used and the error.
 func call(mod api.Module, budget int64, export string, params ...uint64) ([]uint64, int64, error) {
-	m := &meter{budget: budget, slice: 1000}
+	return callSlice(mod, budget, 1000, export, params...)
+}
+
+// callSlice is call with slices of slice units.
+func callSlice(mod api.Module, budget, slice int64, export string, params ...uint64) ([]uint64, int64, error) {
+	m := &meter{budget: budget, slice: slice}
 	g, _ := mod.ExportedGlobal(GlobalExport).(api.MutableGlobal)
 	if g != nil {
 		m.granted = min(m.slice, budget)
@@ -382,5 +387,81 @@ func TestInstrumentExamples(t *testing.T) {
 		}
 		_ = c.Close(ctx)
 		t.Logf("%s: %d -> %d bytes (+%.0f%%)", filepath.Base(path), len(b), len(out), 100*float64(len(out)-len(b))/float64(len(b)))
+	}
+}
+
+// Every loop shape the pass wraps (or keeps) computes what it computed, and uses the same
+// fuel whether its slices are large or so small that the refill path runs every few
+// iterations; a call that traps reports the fuel used up to its last refill, call or return,
+// which is less than one slice short and the same on every run.
+func TestLoopShapes(t *testing.T) {
+	t.Parallel()
+	plain := wat(t, "loops")
+	fueled, err := Instrument(plain, DefaultCosts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wasmbin.Check(fueled, wasmbin.Limits{}); err != nil {
+		t.Fatalf("instrumented module fails the pre-validator: %v", err)
+	}
+	h := newHost(t)
+	p := h.instance(t, plain, nil)
+	f := h.instance(t, fueled, &meter{budget: math.MaxInt64, slice: 1000})
+	for _, c := range []struct {
+		export string
+		arg    uint64
+	}{
+		{"nested", 0}, {"nested", 1}, {"nested", 7}, {"nested", 500}, {"result", 1}, {"result", 300},
+		{"param", 1}, {"param", 250}, {"types", 1}, {"types", 300}, {"brfunc", 3}, {"brfunc", 200}, {"calls", 0}, {"calls", 90},
+	} {
+		want, werr := p.ExportedFunction(c.export).Call(context.Background(), c.arg)
+		var wantAcc []uint64
+		if c.export == "nested" {
+			wantAcc, _ = p.ExportedFunction("acc").Call(context.Background())
+		}
+		var used []int64
+		for _, slice := range []int64{1_000_000, 64} {
+			got, u, gerr := callSlice(f, math.MaxInt64, slice, c.export, c.arg)
+			if werr != nil || gerr != nil {
+				t.Fatalf("%s(%d): %v, uninstrumented %v", c.export, c.arg, gerr, werr)
+			}
+			if len(got) != len(want) || (len(want) > 0 && got[0] != want[0]) {
+				t.Errorf("%s(%d) = %v with slices of %d, uninstrumented %v", c.export, c.arg, got, slice, want)
+			}
+			if c.export == "nested" {
+				if acc, _, _ := call(f, math.MaxInt64, "acc"); acc[0] != wantAcc[0] {
+					t.Errorf("nested(%d) left %d, uninstrumented %d", c.arg, acc[0], wantAcc[0])
+				}
+			}
+			used = append(used, u)
+		}
+		if used[0] != used[1] || used[0] <= 0 {
+			t.Errorf("%s(%d) used %d units with large slices and %d with slices of 64", c.export, c.arg, used[0], used[1])
+		}
+	}
+	// The loop with parameters keeps the inline test and is stopped like the others.
+	if _, u, err := call(f, 10_000, "param", 1<<30); !errors.Is(err, errExhausted) || u < 10_000 || u > 10_100 {
+		t.Errorf("param(2^30) with budget 10000: used %d, %v; want the meter's exhaustion", u, err)
+	}
+	// A trap: 100/n traps when n reaches 0, after n iterations of 11 units.
+	const n = 1000
+	_, werr := p.ExportedFunction("trap").Call(context.Background(), n)
+	for _, slice := range []int64{1000, 64} {
+		var first int64
+		for i := 0; i < 3; i++ {
+			_, u, err := callSlice(f, math.MaxInt64, slice, "trap", n)
+			if err == nil || firstLine(err) != firstLine(werr) {
+				t.Fatalf("trap(%d): %v, uninstrumented %v", n, err, werr)
+			}
+			charged := int64(11*(n+1) + 1) // the first block's charge at entry, then one per iteration
+			if u > charged || u <= charged-slice-11 {
+				t.Errorf("trap(%d) with slices of %d reports %d units, want at most %d and less than a slice short", n, slice, u, charged)
+			}
+			if i == 0 {
+				first = u
+			} else if u != first {
+				t.Errorf("trap(%d) with slices of %d reports %d units, then %d", n, slice, first, u)
+			}
+		}
 	}
 }

@@ -37,9 +37,11 @@ func FuzzInstrument(f *testing.F) {
 	plainRT := fuzzRuntime(f, true)
 	fuelRT := fuzzRuntime(f, false)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if _, err := wasmbin.Parse(b, wasmbin.Limits{}); err != nil {
+		pm, err := wasmbin.Parse(b, wasmbin.Limits{})
+		if err != nil {
 			return
 		}
+		hasMemory := pm.NumMemories() > 0
 		out, err := Instrument(b, DefaultCosts())
 		if errors.Is(err, ErrReserved) {
 			return
@@ -57,11 +59,11 @@ func FuzzInstrument(f *testing.F) {
 			t.Fatalf("the original compiles, the instrumented module does not: %v", err)
 		}
 		defer fc.Close(ctx)
-		want, finished := runAll(plainRT, pc, nil)
+		want, finished := runAll(plainRT, pc, nil, hasMemory)
 		if !finished {
 			return
 		}
-		got, finished := runAll(fuelRT, fc, &meter{budget: 20_000_000, slice: 100_000})
+		got, finished := runAll(fuelRT, fc, &meter{budget: 20_000_000, slice: 100_000}, hasMemory)
 		if !finished {
 			return
 		}
@@ -112,9 +114,10 @@ func fuzzRuntime(f testing.TB, interruptible bool) wazero.Runtime {
 }
 
 // runAll instantiates c and calls its exported functions with zero arguments, in name
-// order, recording each outcome and the final memory's hash. finished is false when the time
-// budget (original) or the fuel budget (m, instrumented) ran out.
-func runAll(rt wazero.Runtime, c wazero.CompiledModule, m *meter) (outcomes []string, finished bool) {
+// order, recording each outcome and, when the module has a memory, its final hash (wazero's
+// Memory of a module without one is not usable). finished is false when the time budget
+// (original) or the fuel budget (m, instrumented) ran out.
+func runAll(rt wazero.Runtime, c wazero.CompiledModule, m *meter, hasMemory bool) (outcomes []string, finished bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	if m != nil {
@@ -149,7 +152,7 @@ func runAll(rt wazero.Runtime, c wazero.CompiledModule, m *meter) (outcomes []st
 			outcomes = append(outcomes, fmt.Sprintf("%s = %v", name, res))
 		}
 	}
-	if mem := mod.Memory(); mem != nil {
+	if mem := mod.Memory(); hasMemory && mem != nil {
 		b, _ := mem.Read(0, mem.Size())
 		outcomes = append(outcomes, fmt.Sprintf("memory %d bytes, sha256 %x", len(b), sha256.Sum256(b)))
 	}
