@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"go.uber.org/goleak"
 
 	"github.com/solti-wasm/solti-wasm/abi"
 	"github.com/solti-wasm/solti-wasm/internal/testcache"
@@ -113,6 +114,13 @@ func TestMain(m *testing.M) {
 		_ = theHosts.rt.Close(ctx)
 		_ = theHosts.floor.Close(ctx)
 		_ = theHosts.runFloor.Close(ctx)
+	}
+	if code == 0 {
+		// The hosts are closed: nothing of the tests' may still run.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "TestMain: goroutines left running: %v\n", err)
+			code = 1
+		}
 	}
 	os.Exit(code)
 }
