@@ -9,7 +9,8 @@
 // own version: test binaries carry no module build information, so wazero files their entries
 // under "dev". The directory is therefore named after a hash of go.mod and go.sum, which pin
 // wazero's version and content: another wazero gets another directory, and a go.mod that
-// replaces wazero by a local directory (whose content no file here pins) gets no shared cache.
+// replaces wazero by a local directory (whose content no file here pins), or a workspace
+// (go.work), gets no shared cache.
 //
 // Set SOLTI_TEST_CACHE=off to compile everything in every test, or to a directory to use that
 // one (a fresh directory per CI run: compile once per run). Tests of compilation itself (cold
@@ -45,6 +46,10 @@ const staleAge = 72 * time.Hour
 
 // ErrNoModule is returned when no go.mod of this module is found above the working directory.
 var ErrNoModule = errors.New("testcache: no go.mod above the working directory")
+
+// ErrWorkspace is returned in workspace mode (a go.work, or GOWORK set): a workspace can put
+// a local wazero in the build without go.mod saying so.
+var ErrWorkspace = errors.New("testcache: workspace mode (go.work)")
 
 // ErrLocalWazero is returned when go.mod replaces wazero by a local directory: its content is
 // pinned by no file, so code compiled from an edited copy could be served as current.
@@ -103,6 +108,9 @@ func moduleKey() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if workspace(root) {
+		return "", ErrWorkspace
+	}
 	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
 	if err != nil {
 		return "", fmt.Errorf("testcache: %w", err)
@@ -119,6 +127,26 @@ func moduleKey() (string, error) {
 	h.Write([]byte{0})
 	h.Write(sum)
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// workspace reports whether the go command builds in workspace mode: GOWORK names a file, or
+// a go.work is in root or above it (GOWORK unset).
+func workspace(root string) bool {
+	switch w := os.Getenv("GOWORK"); w {
+	case "off":
+		return false
+	case "":
+	default:
+		return true
+	}
+	for d := root; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
+			return true
+		}
+		if filepath.Dir(d) == d {
+			return false
+		}
+	}
 }
 
 // localWazero reports whether go.mod replaces wazero by a directory (a path, not a version).

@@ -1,6 +1,7 @@
 package testcache
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,6 +40,12 @@ func TestOpenOffAndDefault(t *testing.T) {
 	}
 	t.Setenv(Env, "")
 	d, err := open()
+	if root, rerr := moduleRoot(); rerr == nil && workspace(root) {
+		if !errors.Is(err, ErrWorkspace) || d != "" {
+			t.Errorf("in workspace mode: open() = %q, %v; want %v", d, err, ErrWorkspace)
+		}
+		return
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +67,32 @@ func TestLocalWazero(t *testing.T) {
 		if got := localWazero([]byte(mod)); got != want {
 			t.Errorf("localWazero(%q) = %v, want %v", mod, got, want)
 		}
+	}
+}
+
+func TestWorkspace(t *testing.T) {
+	root := t.TempDir()
+	mod := filepath.Join(root, "m")
+	if err := os.Mkdir(mod, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOWORK", "")
+	if workspace(mod) {
+		t.Errorf("no go.work: workspace mode")
+	}
+	if err := os.WriteFile(filepath.Join(root, "go.work"), []byte("go 1.26\nuse ./m\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !workspace(mod) {
+		t.Errorf("a go.work above the module: not workspace mode")
+	}
+	t.Setenv("GOWORK", "off")
+	if workspace(mod) {
+		t.Errorf("GOWORK=off: workspace mode")
+	}
+	t.Setenv("GOWORK", filepath.Join(root, "go.work"))
+	if !workspace(mod) {
+		t.Errorf("GOWORK set: not workspace mode")
 	}
 }
 
