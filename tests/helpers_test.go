@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/solti-wasm/solti-wasm/internal/testcache"
 	"github.com/solti-wasm/solti-wasm/internal/testengine"
 	"github.com/solti-wasm/solti-wasm/runtime"
 	"go.uber.org/goleak"
@@ -25,10 +26,13 @@ import (
 const raceCompileTimeout = 10 * time.Minute
 
 // The CLI tests drive a solti-wasm binary that TestMain builds once, as a user would: through
-// its arguments, exit code, stdout and stderr. Every invocation gets --cache-dir in a
-// temporary directory, shared by the whole package so that the Go example modules (about a
-// second each to compile) are compiled once; wazero's file cache is safe for concurrent
-// processes. Commands run in the module root, so the example paths read as in the docs.
+// its arguments, exit code, stdout and stderr. Every invocation gets --cache-dir: the machine's
+// shared test cache (internal/testcache), or without it a temporary directory shared by the
+// whole package, so that the Go example modules (about a second each to compile) are compiled
+// once; wazero's file cache is safe for concurrent processes. (The CLI, a program with its
+// module's build information, files its entries under wazero's version; the race-built test
+// binary's in-process runtimes under "dev": the two never mix.) Commands run in the module
+// root, so the example paths read as in the docs.
 
 var (
 	cliBin   string // the solti-wasm binary
@@ -54,6 +58,9 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	cliRoot, cliCache, cliBin = root, filepath.Join(tmp, "cache"), filepath.Join(tmp, "solti-wasm")
+	if d := testcache.Dir(); d != "" {
+		cliCache = d
+	}
 	if err := testengine.Select(runtime.Engines()); err != nil {
 		fmt.Fprintln(os.Stderr, "TestMain:", err)
 		return 1
@@ -79,6 +86,14 @@ func testMain(m *testing.M) int {
 	if out, err := warm.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "TestMain: warming the compilation cache: %v\n%s", err, out)
 		return 1
+	}
+	// The in-process runtimes' Go examples (TestWireFormsLookAlikeToEveryRunner), compiled
+	// outside the race detector.
+	if testengine.Name() == "" {
+		examples, _ := filepath.Glob(filepath.Join(root, "examples", "runners", "*.wasm"))
+		if err := testcache.Warm(testcache.Product, examples...); err != nil && !errors.Is(err, testcache.ErrNoCache) {
+			fmt.Fprintln(os.Stderr, "TestMain: warning: the shared compilation cache is not warm:", err)
+		}
 	}
 	code := m.Run()
 	if code == 0 {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/internal/testcache"
 	"github.com/solti-wasm/solti-wasm/router"
 	"github.com/solti-wasm/solti-wasm/runtime"
 )
@@ -65,7 +66,8 @@ func TestWireFormsLookAlikeToEveryRunner(t *testing.T) {
 		},
 	}
 	ctx := context.Background()
-	rt, err := runtime.New(ctx, runtime.Config{CacheDir: cliCache, Limits: runtime.Limits{CompileTimeout: raceCompileTimeout}}) // warmed by TestMain
+	// The shared test cache, warmed by TestMain (the CLI's entries are another wazero version's).
+	rt, err := runtime.New(ctx, runtime.Config{CacheDir: testcache.Dir(), Limits: runtime.Limits{CompileTimeout: raceCompileTimeout}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,17 @@
 package conformance
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/internal/testcache"
 	"github.com/solti-wasm/solti-wasm/runtime"
 )
 
@@ -336,6 +339,10 @@ func TestConformanceRepeatedCalls(t *testing.T) {
 			h := newHarness(t, mod)
 			in := h.instantiate(t)
 			bi := buildInput(spec)(h.lang, nil)
+			// Every round must answer as the first: the same plan, and the same run output for
+			// the run input made from it (made once: re-encoding it each round cost more than
+			// the guest's calls under the race detector, and proved nothing more).
+			var plan, ri, runOut []byte
 			round := func(i int) {
 				if r := in.call("supports", spec); r.trap != nil || r.rc != 1 {
 					t.Fatalf("round %d: supports = %d, %v", i, r.rc, r.trap)
@@ -344,8 +351,19 @@ func TestConformanceRepeatedCalls(t *testing.T) {
 				if r.trap != nil || r.rc != 0 {
 					t.Fatalf("round %d: build = %d, %v: %s", i, r.rc, r.trap, clip(r.output))
 				}
-				if r := in.call("run", runOfPlan(1)(h.lang, r.output)); r.trap != nil || r.rc != 0 {
+				if plan == nil {
+					plan, ri = slices.Clone(r.output), runOfPlan(1)(h.lang, r.output)
+				} else if !bytes.Equal(r.output, plan) {
+					t.Fatalf("round %d: build's plan %s differs from the first round's %s", i, clip(r.output), clip(plan))
+				}
+				r = in.call("run", ri)
+				if r.trap != nil || r.rc != 0 {
 					t.Fatalf("round %d: run = %d, %v: %s", i, r.rc, r.trap, clip(r.output))
+				}
+				if runOut == nil {
+					runOut = slices.Clone(r.output)
+				} else if !bytes.Equal(r.output, runOut) {
+					t.Fatalf("round %d: run's output %s differs from the first round's %s", i, clip(r.output), clip(runOut))
 				}
 			}
 			for i := 0; i < warmup; i++ {
@@ -370,7 +388,8 @@ func TestConformanceRepeatedCalls(t *testing.T) {
 func TestConformanceLoadsInRuntime(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	rt, err := runtime.New(ctx, runtime.Config{Limits: runtime.Limits{CompileTimeout: raceCompileTimeout}})
+	// The shared test cache: warmed by TestMain, and the product's code is the same from it.
+	rt, err := runtime.New(ctx, runtime.Config{CacheDir: testcache.Dir(), Limits: runtime.Limits{CompileTimeout: raceCompileTimeout}})
 	if err != nil {
 		t.Fatal(err)
 	}

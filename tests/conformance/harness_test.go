@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/internal/testcache"
 	"github.com/solti-wasm/solti-wasm/internal/testengine"
 	"github.com/solti-wasm/solti-wasm/runtime"
 )
@@ -75,6 +77,10 @@ var (
 	harnesses = map[string]*harnessOnce{}
 )
 
+// harnessCache is the compilation cache of every harness runtime: the machine's shared test
+// cache (internal/testcache), which TestMain warms, or nil (each runtime compiles).
+var harnessCache wazero.CompilationCache
+
 type harnessOnce struct {
 	once sync.Once
 	h    *harness
@@ -95,12 +101,24 @@ func TestMain(m *testing.M) {
 	prime := wazero.NewRuntime(ctx)
 	_, _ = prime.CompileModule(ctx, []byte("\x00asm\x01\x00\x00\x00"))
 	_ = prime.Close(ctx)
+	if dir := testcache.Dir(); dir != "" {
+		warm()
+		c, err := wazero.NewCompilationCacheWithDir(dir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "TestMain:", err)
+			os.Exit(2)
+		}
+		harnessCache = c
+	}
 
 	code := m.Run()
 	for _, ho := range harnesses {
 		if ho.h != nil {
 			_ = ho.h.rt.Close(context.Background())
 		}
+	}
+	if harnessCache != nil {
+		_ = harnessCache.Close(ctx)
 	}
 	if code == 0 {
 		// The harnesses are closed: nothing of the tests' may still run.
@@ -110,6 +128,22 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// warm compiles the modules the suite loads into the shared test cache, outside the race
+// detector: the harness's plain and fueled bytes of every conformance and example runner, and
+// the product's bytes of the conformance runners (TestConformanceLoadsInRuntime). A failure
+// only costs time: the tests then compile what they need.
+func warm() {
+	mods, _ := filepath.Glob(filepath.Join("runners", "*.wasm"))
+	examples, _ := filepath.Glob(filepath.Join("..", "..", "examples", "runners", "*.wasm"))
+	err := testcache.Warm(testcache.Plain|testcache.Fueled, append(slices.Clone(mods), examples...)...)
+	if err == nil && testengine.Name() == "" {
+		err = testcache.Warm(testcache.Product, mods...)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "TestMain: warning: the shared compilation cache is not warm:", err)
+	}
 }
 
 // newHarness returns the harness of the module at path, compiling it the first time.
@@ -156,8 +190,11 @@ const (
 // loadHarnessBytes makes a harness of wasm with guard g.
 func loadHarnessBytes(path string, wasm []byte, g guard) (*harness, error) {
 	ctx := context.Background()
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithMemoryLimitPages(abi.DefaultMaxMemoryPages).
-		WithCloseOnContextDone(g == guardCtx))
+	cfg := wazero.NewRuntimeConfig().WithMemoryLimitPages(abi.DefaultMaxMemoryPages).WithCloseOnContextDone(g == guardCtx)
+	if harnessCache != nil {
+		cfg = cfg.WithCompilationCache(harnessCache)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
 	if g == guardFuel {
 		var err error

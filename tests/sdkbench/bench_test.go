@@ -12,6 +12,7 @@ package sdkbench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,8 +24,11 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"go.uber.org/goleak"
 
 	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/internal/testcache"
+	"github.com/solti-wasm/solti-wasm/internal/testengine"
 	"github.com/solti-wasm/solti-wasm/internal/wazerofloor"
 	"github.com/solti-wasm/solti-wasm/router"
 	"github.com/solti-wasm/solti-wasm/runtime"
@@ -92,13 +96,31 @@ var (
 	hostsErr  error
 )
 
+// raceCompileTimeout replaces the 30 s compile budget for the Go guests compiled in-process:
+// under the race detector, on a loaded 2-core machine, a Go guest takes longer (44 s seen).
+const raceCompileTimeout = 10 * time.Minute
+
 func TestMain(m *testing.M) {
+	// The Go guests' unmetered code (the runtime's, deadline off), compiled outside the race
+	// detector into the shared test cache that getHosts' runtime reads.
+	if mods, _ := filepath.Glob(filepath.Join("runners", "go-*.wasm")); testengine.Name() == "" {
+		if err := testcache.Warm(testcache.Unmetered, mods...); err != nil && !errors.Is(err, testcache.ErrNoCache) {
+			fmt.Fprintln(os.Stderr, "TestMain: warning: the shared compilation cache is not warm:", err)
+		}
+	}
 	code := m.Run()
 	if theHosts != nil {
 		ctx := context.Background()
 		_ = theHosts.rt.Close(ctx)
 		_ = theHosts.floor.Close(ctx)
 		_ = theHosts.runFloor.Close(ctx)
+	}
+	if code == 0 {
+		// The hosts are closed: nothing of the tests' may still run.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "TestMain: goroutines left running: %v\n", err)
+			code = 1
+		}
 	}
 	os.Exit(code)
 }
@@ -108,7 +130,8 @@ func getHosts(tb testing.TB) *hosts {
 	hostsOnce.Do(func() {
 		ctx := context.Background()
 		h := &hosts{mods: map[string]*runtime.Module{}, compiled: map[string]wazero.CompiledModule{}, runComp: map[string]wazero.CompiledModule{}}
-		if h.rt, hostsErr = runtime.New(ctx, runtime.Config{Limits: runtime.Limits{CallTimeout: runtime.NoCallTimeout}}); hostsErr != nil {
+		if h.rt, hostsErr = runtime.New(ctx, runtime.Config{CacheDir: testcache.Dir(),
+			Limits: runtime.Limits{CallTimeout: runtime.NoCallTimeout, CompileTimeout: raceCompileTimeout}}); hostsErr != nil {
 			return
 		}
 		if h.floor, hostsErr = wazerofloor.New(ctx, false); hostsErr != nil {
