@@ -52,10 +52,7 @@ type Client struct {
 // New returns a client of the server at base, an http or https URL (a path prefix is kept).
 func New(base string, opt Options) (*Client, error) {
 	u, err := url.Parse(base)
-	if err != nil {
-		return nil, fmt.Errorf("server %q: %w", base, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("server %q: want an http:// or https:// URL with a host, such as http://127.0.0.1:7070", base)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
