@@ -41,4 +41,3 @@ another tenant's, is not found (exit 1).`,
 	cmd.Flags().StringVar(&f.resourceVersion, "resource-version", "", "delete only if the task's resourceVersion is this (precondition)")
 	return cmd
 }
-
