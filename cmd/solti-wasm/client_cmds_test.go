@@ -270,3 +270,23 @@ func TestYAMLJSON(t *testing.T) {
 		t.Errorf("jsonToYAML: %q %v", b.String(), err)
 	}
 }
+
+func TestCompleteTaskNames(t *testing.T) {
+	t.Parallel()
+	server := newAPIFake(t)
+	tokenFile := writeFile(t, "token", testToken)
+	if code, _, stderr := run(t, t.Context(), "apply", "-f", "../../examples/tasks/manifest.json", "--server", server, "--token-file", tokenFile); code != 0 {
+		t.Fatal(stderr)
+	}
+	for _, args := range [][]string{{"logs", "trans"}, {"get", "tasks", "trans"}, {"delete", ""}} {
+		// The word being completed is the last one.
+		line := append([]string{"__complete", "--server", server, "--token-file", tokenFile}, args...)
+		code, stdout, stderr := run(t, t.Context(), line...)
+		if code != 0 || !strings.Contains(stdout, "transform-manifest-demo\n") {
+			t.Errorf("complete %v: exit %d\n%s%s", args, code, stdout, stderr)
+		}
+	}
+	if _, stdout, _ := run(t, t.Context(), "__complete", "get", ""); !strings.Contains(stdout, "tasks\n") {
+		t.Errorf("complete get: %s", stdout)
+	}
+}

@@ -24,6 +24,12 @@ another tenant's, is not found (exit 1).`,
 		Example: `  solti-wasm delete echo
   solti-wasm delete echo --resource-version 42`,
 		Args: exactArgs("NAME"),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return o.completeTaskNames(cmd, args, toComplete)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := o.client()
 			if err != nil {

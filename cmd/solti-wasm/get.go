@@ -73,7 +73,15 @@ another tenant is not found, as one that does not exist.`,
 			}
 			return usageError("get %q: unknown resource (want tasks; runners are listed by solti-wasm runners)", args[0])
 		},
-		ValidArgs: []string{"tasks"},
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			switch len(args) {
+			case 0:
+				return []string{"tasks"}, cobra.ShellCompDirectiveNoFileComp
+			case 1:
+				return o.completeTaskNames(cmd, args, toComplete)
+			}
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := ""
 			if len(args) == 2 {

@@ -43,6 +43,12 @@ line is printed twice. -o json prints one JSON object per event instead.`,
 		Example: `  solti-wasm logs echo
   solti-wasm logs -f transform`,
 		Args: exactArgs("NAME"),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return o.completeTaskNames(cmd, args, toComplete)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return printLogs(cmd.Context(), o, &f, args[0])
 		},

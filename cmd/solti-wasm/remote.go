@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -147,4 +148,26 @@ func remoteError(ctx context.Context, what string, err error) error {
 		return fail(ExitUnreachable, "%s", msg)
 	}
 	return fail(ExitFailure, "%s", msg)
+}
+
+// completeTaskNames completes a task name from the server's listing (best effort: no
+// completion when the server cannot be asked within a second).
+func (o *globalOptions) completeTaskNames(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	c, err := o.client()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), time.Second)
+	defer cancel()
+	tasks, _, err := c.ListAll(ctx, client.ListOptions{})
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var names []string
+	for _, t := range tasks {
+		if strings.HasPrefix(t.Metadata.Name, toComplete) {
+			names = append(names, t.Metadata.Name)
+		}
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
 }
