@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"strconv"
 
 	"github.com/solti-wasm/solti-wasm/abi"
@@ -13,6 +14,22 @@ type BuildContext struct {
 	Env abi.Env
 	// Metrics receives task and runner events. Nil means NoopMetrics.
 	Metrics MetricsBackend
+	// NextSeq, when set, allocates the sequence number of each build's run id instead of the
+	// process-wide counter: a durable host takes it from its store, so that run ids never
+	// repeat across restarts. An error fails the build (an InternalError).
+	NextSeq func(ctx context.Context) (uint64, error)
+}
+
+// runID allocates a build's run id, from NextSeq when set.
+func (c *BuildContext) runID(ctx context.Context, runner, slot string) (RunID, error) {
+	if c.NextSeq == nil {
+		return MakeRunID(runner, slot), nil
+	}
+	seq, err := c.NextSeq(ctx)
+	if err != nil {
+		return RunID{}, err
+	}
+	return FormatRunID(runner, slot, seq), nil
 }
 
 // MetricsOrNoop returns Metrics, or NoopMetrics when it is nil.

@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -207,5 +208,26 @@ func TestNoopMetricsIsFree(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("NoopMetrics allocates %v times per call set", allocs)
+	}
+}
+
+// NextSeq replaces the process-wide counter in run ids; its error fails the build.
+func TestBuildContextNextSeq(t *testing.T) {
+	var n uint64 = 41
+	r := New(BuildContext{NextSeq: func(context.Context) (uint64, error) { n++; return n, nil }})
+	mustRegister(t, r, newFake("fake", true))
+	req := newReq(t, kindCron, nil)
+	b, err := r.Build(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.RunID.ID != "fake-jobs-42" || b.RunID.Seq != 42 {
+		t.Errorf("run id %+v, want fake-jobs-42", b.RunID)
+	}
+	boom := errors.New("store down")
+	r = New(BuildContext{NextSeq: func(context.Context) (uint64, error) { return 0, boom }})
+	mustRegister(t, r, newFake("fake", true))
+	if _, err := r.Build(context.Background(), req); !errors.Is(err, boom) || !errors.Is(err, ErrInternal) {
+		t.Errorf("Build with a failing NextSeq: %v, want the cause as an internal error", err)
 	}
 }

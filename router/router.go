@@ -264,7 +264,10 @@ func (r *Router) Build(ctx context.Context, req *Request) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := MakeRunID(rn.Name(), req.Spec.Slot)
+	id, err := r.ctx.runID(ctx, rn.Name(), req.Spec.Slot)
+	if err != nil {
+		return nil, &BuildError{Runner: rn.Name(), Err: &InternalError{Msg: "allocating the run id", Err: err}}
+	}
 	env := r.ctx.MergedEnv(TaskEnv(req.Spec))
 	plan, err := rn.Build(ctx, req, BuildArgs{RunID: id, Env: env, Metrics: r.ctx.Metrics})
 	if err != nil {

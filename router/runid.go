@@ -20,6 +20,11 @@ func (r RunID) String() string { return r.ID }
 
 // MakeRunID allocates the next sequence number and returns the run id for runner and slot.
 func MakeRunID(runner, slot string) RunID {
-	seq := runSeq.Add(1)
+	return FormatRunID(runner, slot, runSeq.Add(1))
+}
+
+// FormatRunID is the run id of runner and slot with sequence number seq, allocated
+// elsewhere (BuildContext.NextSeq).
+func FormatRunID(runner, slot string, seq uint64) RunID {
 	return RunID{ID: runner + "-" + slot + "-" + strconv.FormatUint(seq, 10), Seq: seq}
 }

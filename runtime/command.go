@@ -152,6 +152,13 @@ func (c *Command) Run(ctx context.Context, cio CommandIO) (int, error) {
 	if len(cio.Stdin) > 0 {
 		cfg.Stdin = bytes.NewReader(cio.Stdin)
 	}
+	if b := c.rt.budget; b != nil {
+		pages := capPages(c.memCap)
+		if err := b.reserve(ctx, pages); err != nil {
+			return 0, setup(err)
+		}
+		defer b.release(pages)
+	}
 	inst, err := c.compiled.Instantiate(ctx, cfg)
 	if err != nil {
 		if errors.Is(err, engine.ErrMount) {

@@ -33,6 +33,10 @@ type Config struct {
 	// cancellation. Pooling is for guests whose instantiation is costly (Go: milliseconds)
 	// and that keep no state between runs; the ABI promises guests neither.
 	RunInstanceCalls int
+	// MemoryBudget, when set, bounds the memory of all the instances of the runtimes that
+	// share it: each instantiation reserves its memory cap from it (see MemoryBudget). Nil:
+	// each instance is bounded by Limits.MaxMemoryPages alone.
+	MemoryBudget *MemoryBudget
 }
 
 // NoCallTimeout disables the per-call deadline and, with it, fuel metering of name,

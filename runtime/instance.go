@@ -46,6 +46,8 @@ type instance struct {
 	// metered: compiled with the fuel pass, so a call stops when its fuel, its deadline or
 	// its context runs out.
 	metered bool
+	// reserved is the pages the instance holds of the runtime's MemoryBudget.
+	reserved uint64
 }
 
 // newInstance instantiates the module's pooled code (metered when the runtime has a call
@@ -62,7 +64,21 @@ func (m *Module) instantiate(ctx context.Context, compiled engine.Module, metere
 	if m.meter != nil {
 		start = time.Now()
 	}
+	if b := m.rt.budget; b != nil {
+		pages := capPages(m.memCap)
+		if err := b.reserve(ctx, pages); err != nil {
+			if m.meter != nil {
+				m.meter.Instantiated(time.Since(start), err)
+			}
+			return nil, err
+		}
+		in.reserved = pages
+	}
+	reserved := in.reserved
 	in, err := m.instantiateInto(ctx, in, compiled)
+	if err != nil && m.rt.budget != nil {
+		m.rt.budget.release(reserved)
+	}
 	if m.meter != nil {
 		m.meter.Instantiated(time.Since(start), err)
 	}
@@ -248,7 +264,11 @@ func (in *instance) close(ctx context.Context) {
 			if m.meter != nil {
 				m.meter.PoolSize(int(n))
 			}
+			if b := m.rt.budget; b != nil {
+				b.release(in.reserved)
+			}
 		}
+		in.reserved = 0
 	}
 }
 

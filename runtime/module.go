@@ -220,6 +220,10 @@ type RunOptions struct {
 	// OnLine, when set, receives the lines the guest emits (the emit import) and logs during
 	// the run, as they come, on the run's goroutine. Logs still go to the runtime's logger.
 	OnLine func(RunLine)
+	// OnFuel, when set, receives the fuel the run used (ABI.md §7) once it returned, failed
+	// runs included: what a host records as the run's cost. It is not called for a run that
+	// never started (ErrSetup).
+	OnFuel func(used int64)
 }
 
 // RunWith is Run with options. Errors that mean the run never started (no run export, the
@@ -249,6 +253,9 @@ func (m *Module) RunWith(ctx context.Context, in *abi.RunInput, opts RunOptions)
 	inst.st.sink = opts.OnLine
 	ret, err := m.call(ctx, inst, fnRun, input, 0)
 	inst.st.sink = nil
+	if opts.OnFuel != nil {
+		opts.OnFuel(inst.st.fuelUsed)
+	}
 	out := append([]byte(nil), inst.st.output...)
 	m.releaseRun(inst, err != nil)
 	if err != nil {

@@ -39,6 +39,7 @@ type Runtime struct {
 	fuel     bool
 	observer Observer
 	runCalls int // Config.RunInstanceCalls
+	budget   *MemoryBudget
 
 	mu      sync.Mutex
 	modules map[*Module]struct{}
@@ -61,6 +62,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		modules:  map[*Module]struct{}{},
 		observer: cfg.Observer,
 		runCalls: cfg.RunInstanceCalls,
+		budget:   cfg.MemoryBudget,
 	}
 	if rt.logger == nil {
 		rt.logger = slog.New(slog.DiscardHandler)

@@ -163,7 +163,9 @@ const (
 )
 
 // Event is one committed change of a task, in revision order. A Deleted event carries the
-// task as it was last.
+// task as it was last, with the delete's revision as its ResourceVersion (as Kubernetes
+// does, so that a watch resumed from it does not replay the delete): Task.ResourceVersion
+// is Revision in every event.
 type Event struct {
 	Type     EventType `json:"type"`
 	Revision Revision  `json:"revision"`
@@ -214,26 +216,29 @@ var DefaultRetention = Retention{Tasks: time.Hour, Runs: time.Hour, RunsPerTask:
 // Store keeps tasks, runs, the run-id sequence and the change feed.
 type Store interface {
 	// CreateTask stores a new task (ErrExists when its key is taken) and returns it as
-	// stored, with its ResourceVersion. It returns only once the write is durable.
+	// stored, with its ResourceVersion. It returns only once the write is durable. An empty
+	// UID gets a new random one (NewUID), a zero Generation 1, a zero CreatedAt the time now.
 	CreateTask(ctx context.Context, t *Task) (*Task, error)
 	// UpdateTask replaces a task if its stored ResourceVersion is want (0: any), else
 	// ErrConflict; ErrNotFound when absent. Durable on return.
 	UpdateTask(ctx context.Context, t *Task, want Revision) (*Task, error)
 	// DeleteTask removes a task and its runs if its uid and revision match (empty uid, 0
-	// revision: any), else ErrConflict; ErrNotFound when absent. Durable on return.
+	// revision: any), else ErrConflict; ErrNotFound when absent. Durable on return. It
+	// returns the task as the Deleted event carries it.
 	DeleteTask(ctx context.Context, k Key, uid string, want Revision) (*Task, error)
 	// GetTask returns one task.
 	GetTask(ctx context.Context, k Key) (*Task, error)
 	// ListTasks returns a page of a tenant's tasks.
 	ListTasks(ctx context.Context, tenant string, opt ListOptions) (*Page, error)
 	// Unfinished returns every task, of every tenant, that is not in a terminal phase: what
-	// a restarted host resumes.
+	// a restarted host resumes, oldest first (SortOldestFirst).
 	Unfinished(ctx context.Context) ([]*Task, error)
 
 	// PutRun stores a run, replacing the one of the same task uid and Seq. Runs of a task
-	// that no longer exists are dropped.
+	// that no longer exists (or exists with another uid) are dropped: nil error, nothing
+	// stored.
 	PutRun(ctx context.Context, r *Run) error
-	// ListRuns returns a task's runs in Seq order.
+	// ListRuns returns a task's runs in Seq order (ErrNotFound when there is no task).
 	ListRuns(ctx context.Context, k Key) ([]*Run, error)
 
 	// NextRunSeq returns the next number of the store-wide run-id sequence: never 0, never
@@ -248,8 +253,9 @@ type Store interface {
 	// Revision is the store's latest committed revision.
 	Revision() Revision
 
-	// Sweep removes terminal tasks and finished runs past r, and returns how many records
-	// went. A backend whose storage does not shrink by itself compacts here as needed.
+	// Sweep removes terminal tasks and finished runs past r (Retention.TaskDue, RunsDue),
+	// and returns how many records went (a swept task's runs count). Each swept task is a
+	// Deleted event. A backend whose storage does not shrink by itself compacts here as needed.
 	Sweep(ctx context.Context, now time.Time, r Retention) (int, error)
 
 	// Close flushes and closes the store.

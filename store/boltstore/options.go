@@ -1,0 +1,68 @@
+package boltstore
+
+import "time"
+
+// Options tune a Store; the zero value takes every default.
+type Options struct {
+	// MaxBatchDelay is how long a write waits for others to share its transaction and fsync
+	// (default 1ms: a lone writer pays 1ms more than an fsync, while under load one fsync
+	// acknowledges up to MaxBatchSize writes).
+	MaxBatchDelay time.Duration
+	// MaxBatchSize is how many writes one transaction takes at most before it commits
+	// without waiting for MaxBatchDelay (default 256: a transaction of that many tasks
+	// stays a few hundred KiB, and a full batch commits at once).
+	MaxBatchSize int
+	// FeedEvents bounds the events kept on disk for watches (default 100000). Watch or a
+	// list continuation from an older revision is store.ErrExpired.
+	FeedEvents int
+	// FeedAge drops events older than this from the feed (default 1h, solti's retention;
+	// <0: no age bound).
+	FeedAge time.Duration
+	// MemEvents is how many of the latest events are also kept decoded in memory for
+	// watchers (default 8192); older ones are read from disk.
+	MemEvents int
+	// RunSeqBlock is how many run-id numbers one durable reservation takes (default 1024).
+	RunSeqBlock uint64
+	// CompactFreeBytes is the free space past which the file is compacted, when it is also
+	// half the pages in use or more (default 64 MiB; <0: never).
+	CompactFreeBytes int64
+	// LockTimeout is how long Open waits for another process's lock on the file (default
+	// 1s) before it fails with ErrLocked.
+	LockTimeout time.Duration
+	// NoSync skips fsync: for tests and the benchmarks' floor only, it loses acknowledged
+	// writes on a crash.
+	NoSync bool
+	// Now is the clock for records' default times and the feed's age (nil: time.Now).
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxBatchDelay <= 0 {
+		o.MaxBatchDelay = time.Millisecond
+	}
+	if o.MaxBatchSize <= 0 {
+		o.MaxBatchSize = 256
+	}
+	if o.FeedEvents <= 0 {
+		o.FeedEvents = 100000
+	}
+	if o.FeedAge == 0 {
+		o.FeedAge = time.Hour
+	}
+	if o.MemEvents <= 0 {
+		o.MemEvents = 8192
+	}
+	if o.RunSeqBlock == 0 {
+		o.RunSeqBlock = 1024
+	}
+	if o.CompactFreeBytes == 0 {
+		o.CompactFreeBytes = 64 << 20
+	}
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}

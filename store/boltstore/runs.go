@@ -1,0 +1,108 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/solti-wasm/solti-wasm/store"
+)
+
+// PutRun stores r, durably, replacing the run of the same task uid and Seq. A run whose
+// task is gone, or is another incarnation (another uid), is dropped: nil error, nothing
+// stored.
+func (s *Store) PutRun(ctx context.Context, r *store.Run) error {
+	if err := store.CheckRun(r); err != nil {
+		return err
+	}
+	rec, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("boltstore: encode run %s/%s %d: %w", r.Tenant, r.Task, r.Seq, err)
+	}
+	return s.write(ctx, true, func(w *txn) error {
+		t, err := getTask(w.tx, store.Key{Tenant: r.Tenant, Name: r.Task})
+		if err != nil {
+			return err
+		}
+		if t == nil || t.UID != r.TaskUID {
+			return nil
+		}
+		return w.tx.Bucket(bucketRuns).Put(runKey(r.TaskUID, r.Seq), rec)
+	})
+}
+
+// taskRuns reads the runs of the task with uid, in Seq order.
+func taskRuns(tx *bolt.Tx, uid string) ([]*store.Run, error) {
+	prefix := runPrefix(uid)
+	var out []*store.Run
+	c := tx.Bucket(bucketRuns).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var r store.Run
+		if err := json.Unmarshal(v, &r); err != nil {
+			return nil, fmt.Errorf("boltstore: run key %q: corrupt record: %w", k, err)
+		}
+		out = append(out, &r)
+	}
+	return out, nil
+}
+
+// ListRuns returns a task's runs in Seq order (store.ErrNotFound when there is no task).
+func (s *Store) ListRuns(ctx context.Context, k store.Key) ([]*store.Run, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []*store.Run
+	found := false
+	err := s.use(func(db *bolt.DB) error {
+		return db.View(func(tx *bolt.Tx) error {
+			t, err := getTask(tx, k)
+			if err != nil || t == nil {
+				return err
+			}
+			found = true
+			out, err = taskRuns(tx, t.UID)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, notFound(k)
+	}
+	if out == nil {
+		out = []*store.Run{}
+	}
+	return out, nil
+}
+
+// NextRunSeq returns the next run-id number. Numbers are reserved on disk a block
+// (Options.RunSeqBlock) at a time, so most calls touch no disk; a crash skips what was
+// left of the block, and no number is ever handed out twice.
+func (s *Store) NextRunSeq(ctx context.Context) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.seqMu.Lock()
+	defer s.seqMu.Unlock()
+	if s.seqNext > s.seqLimit {
+		limit := s.seqLimit + s.opt.RunSeqBlock
+		err := s.use(func(db *bolt.DB) error {
+			return db.Update(func(tx *bolt.Tx) error {
+				return tx.Bucket(bucketMeta).Put(keyRunSeq, be64(limit))
+			})
+		})
+		if err != nil {
+			return 0, err
+		}
+		s.seqLimit = limit
+	} else if err := s.use(func(*bolt.DB) error { return nil }); err != nil {
+		return 0, err // closed
+	}
+	n := s.seqNext
+	s.seqNext++
+	return n, nil
+}

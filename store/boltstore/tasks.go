@@ -1,0 +1,262 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/solti-wasm/solti-wasm/store"
+)
+
+// getTask reads k's task in tx; nil when absent.
+func getTask(tx *bolt.Tx, k store.Key) (*store.Task, error) {
+	b := tx.Bucket(bucketTasks).Get(taskKey(k))
+	if b == nil {
+		return nil, nil
+	}
+	return decodeTask(b, "task "+k.Tenant+"/"+k.Name)
+}
+
+func notFound(k store.Key) error {
+	return fmt.Errorf("task %s/%s: %w", k.Tenant, k.Name, store.ErrNotFound)
+}
+
+// CreateTask stores a new task, durably. An empty UID gets a new random one, a zero
+// Generation 1, a zero CreatedAt the current time.
+func (s *Store) CreateTask(ctx context.Context, t *store.Task) (*store.Task, error) {
+	if err := store.CheckTask(t); err != nil {
+		return nil, err
+	}
+	n := t.Clone()
+	if n.UID == "" {
+		n.UID = store.NewUID()
+	}
+	if n.Generation == 0 {
+		n.Generation = 1
+	}
+	if n.CreatedAt.IsZero() {
+		n.CreatedAt = s.opt.Now().UTC()
+	}
+	var out *store.Task
+	err := s.write(ctx, true, func(w *txn) error {
+		if w.tx.Bucket(bucketTasks).Get(taskKey(n.Key)) != nil {
+			return refuse(fmt.Errorf("task %s/%s: %w", n.Tenant, n.Name, store.ErrExists))
+		}
+		out = n.Clone()
+		return w.commit(store.EventAdded, out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Clone(), nil
+}
+
+// UpdateTask replaces a task if its revision is want (0: any), durably. The stored UID and
+// CreatedAt are kept; a non-empty t.UID that differs from the stored one is
+// store.ErrConflict (the task was deleted and created again).
+func (s *Store) UpdateTask(ctx context.Context, t *store.Task, want store.Revision) (*store.Task, error) {
+	if err := store.CheckTask(t); err != nil {
+		return nil, err
+	}
+	var out *store.Task
+	err := s.write(ctx, true, func(w *txn) error {
+		cur, err := getTask(w.tx, t.Key)
+		if err != nil {
+			return err
+		}
+		if cur == nil {
+			return refuse(notFound(t.Key))
+		}
+		if err := precondition(cur, t.UID, want); err != nil {
+			return refuse(err)
+		}
+		n := t.Clone()
+		n.UID, n.CreatedAt = cur.UID, cur.CreatedAt
+		if err := w.commit(store.EventModified, n); err != nil {
+			return err
+		}
+		out = n
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Clone(), nil
+}
+
+// precondition checks a conditional write's expected uid and revision against cur.
+func precondition(cur *store.Task, uid string, want store.Revision) error {
+	if uid != "" && uid != cur.UID {
+		return fmt.Errorf("task %s/%s: %w: uid is %s, not %s", cur.Tenant, cur.Name, store.ErrConflict, cur.UID, uid)
+	}
+	if want != 0 && want != cur.ResourceVersion {
+		return fmt.Errorf("task %s/%s: %w: revision is %d, not %d", cur.Tenant, cur.Name, store.ErrConflict, cur.ResourceVersion, want)
+	}
+	return nil
+}
+
+// DeleteTask removes a task and its runs, durably. It returns the task as the Deleted
+// event carries it (the last state, at the delete's revision).
+func (s *Store) DeleteTask(ctx context.Context, k store.Key, uid string, want store.Revision) (*store.Task, error) {
+	if err := store.CheckKey(k); err != nil {
+		return nil, err
+	}
+	var out *store.Task
+	err := s.write(ctx, true, func(w *txn) error {
+		cur, err := getTask(w.tx, k)
+		if err != nil {
+			return err
+		}
+		if cur == nil {
+			return refuse(notFound(k))
+		}
+		if err := precondition(cur, uid, want); err != nil {
+			return refuse(err)
+		}
+		if err := w.remove(cur); err != nil {
+			return err
+		}
+		out = cur
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Clone(), nil
+}
+
+// remove deletes t and its runs and commits the Deleted event; it returns how many runs
+// went.
+func (w *txn) remove(t *store.Task) error {
+	if _, err := deleteRuns(w.tx, t.UID); err != nil {
+		return err
+	}
+	return w.commit(store.EventDeleted, t)
+}
+
+// deleteRuns removes every run of the task with uid, and counts them.
+func deleteRuns(tx *bolt.Tx, uid string) (int, error) {
+	prefix := runPrefix(uid)
+	c := tx.Bucket(bucketRuns).Cursor()
+	n := 0
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := c.Delete(); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// GetTask returns one task.
+func (s *Store) GetTask(ctx context.Context, k store.Key) (*store.Task, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out *store.Task
+	err := s.use(func(db *bolt.DB) error {
+		return db.View(func(tx *bolt.Tx) error {
+			t, err := getTask(tx, k)
+			out = t
+			return err
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, notFound(k)
+	}
+	return out, nil
+}
+
+// ListTasks returns a page of a tenant's tasks in name order, read in one transaction. A
+// continuation (opt.AtRevision set) lists the current state; it is store.ErrExpired once
+// the feed no longer reaches back to opt.AtRevision, so that a client following the list
+// with a watch from Page.Revision misses nothing. Remaining is exact: the rest of the
+// tenant's tasks are read to count the matching ones.
+func (s *Store) ListTasks(ctx context.Context, tenant string, opt store.ListOptions) (*store.Page, error) {
+	if opt.Limit < 0 {
+		return nil, fmt.Errorf("list tasks of tenant %q: %w: negative limit %d", tenant, store.ErrInvalid, opt.Limit)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if opt.AtRevision != 0 {
+		if floor := s.feed.Floor(); opt.AtRevision < floor {
+			return nil, fmt.Errorf("list tasks of tenant %q at revision %d: %w (the feed begins after %d)",
+				tenant, opt.AtRevision, store.ErrExpired, floor)
+		}
+	}
+	page := &store.Page{}
+	err := s.use(func(db *bolt.DB) error {
+		return db.View(func(tx *bolt.Tx) error {
+			page.Revision = store.Revision(u64(tx.Bucket(bucketMeta).Get(keyRev)))
+			prefix := tenantPrefix(tenant)
+			start := append(append([]byte(nil), prefix...), opt.After...)
+			c := tx.Bucket(bucketTasks).Cursor()
+			k, v := c.Seek(start)
+			if opt.After != "" && bytes.Equal(k, start) {
+				k, v = c.Next()
+			}
+			for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+				t, err := decodeTask(v, "task "+tenant+"/"+string(k[len(prefix):]))
+				if err != nil {
+					return err
+				}
+				if !opt.Matches(t, store.SpecSlot(t.Spec)) {
+					continue
+				}
+				if opt.Limit > 0 && len(page.Tasks) == opt.Limit {
+					page.Remaining++
+					continue
+				}
+				page.Tasks = append(page.Tasks, t)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if opt.AtRevision != 0 {
+		page.Revision = opt.AtRevision
+	}
+	if page.Remaining > 0 {
+		page.Next = page.Tasks[len(page.Tasks)-1].Name
+	}
+	return page, nil
+}
+
+// Unfinished returns every non-terminal task, oldest first (store.SortOldestFirst).
+func (s *Store) Unfinished(ctx context.Context) ([]*store.Task, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []*store.Task
+	err := s.use(func(db *bolt.DB) error {
+		return db.View(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketTasks).ForEach(func(k, v []byte) error {
+				t, err := decodeTask(v, fmt.Sprintf("task key %q", k))
+				if err != nil {
+					return err
+				}
+				if !t.Status.Phase.Terminal() {
+					out = append(out, t)
+				}
+				return nil
+			})
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	store.SortOldestFirst(out)
+	return out, nil
+}
+
+// Revision is the latest revision whose event is published (every write returns after
+// its own is).
+func (s *Store) Revision() store.Revision { return s.feed.Last() }

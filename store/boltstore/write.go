@@ -1,0 +1,206 @@
+package boltstore
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/solti-wasm/solti-wasm/store"
+	"github.com/solti-wasm/solti-wasm/store/internal/feed"
+)
+
+// txn is one write's view of a transaction it may share with other writes of a batch:
+// it hands out revisions (read from and written back to the meta bucket, so a batch's
+// writes get consecutive ones) and records the feed events they commit.
+type txn struct {
+	tx     *bolt.Tx
+	s      *Store
+	now    time.Time
+	rev    store.Revision // latest revision in this transaction; 0 until read
+	events []*store.Event
+}
+
+// refusal is an op's answer that is not a failure of the transaction (ErrExists,
+// ErrConflict, ErrNotFound): it is returned to the caller without retrying the batch.
+type refusal struct{ err error }
+
+func (r *refusal) Error() string { return r.err.Error() }
+
+func refuse(err error) error { return &refusal{err} }
+
+// write runs op in a durable transaction (batched with concurrent writes when batch is
+// set) and returns once it committed with fsync and its events are published. op must
+// check before it writes: a refusal must leave the transaction untouched.
+func (s *Store) write(ctx context.Context, batch bool, op func(w *txn) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var refused error
+	var last store.Revision
+	err := s.use(func(db *bolt.DB) error {
+		run := db.Update
+		if batch {
+			run = db.Batch
+		}
+		return run(func(tx *bolt.Tx) error {
+			// Batch may run this more than once: start from scratch each time.
+			refused, last = nil, 0
+			w := &txn{tx: tx, s: s, now: s.opt.Now()}
+			if err := op(w); err != nil {
+				if r := (*refusal)(nil); errors.As(err, &r) {
+					refused = r.err
+					return nil
+				}
+				return err
+			}
+			if len(w.events) == 0 {
+				return nil
+			}
+			floor, err := w.finish()
+			if err != nil {
+				return err
+			}
+			last = w.rev
+			events := w.events
+			tx.OnCommit(func() { s.pub.add(events, floor) })
+			return nil
+		})
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrClosed) {
+			return err
+		}
+		return fmt.Errorf("boltstore: %s: %w", s.path, err)
+	}
+	if refused != nil {
+		return refused
+	}
+	if last != 0 {
+		s.pub.wait(last)
+	}
+	return nil
+}
+
+// commit stores t (or, for a Deleted event, removes it) at the next revision and records
+// its event. t is owned by the feed from here on.
+func (w *txn) commit(typ store.EventType, t *store.Task) error {
+	if w.rev == 0 {
+		w.rev = store.Revision(u64(w.tx.Bucket(bucketMeta).Get(keyRev)))
+	}
+	w.rev++
+	t.ResourceVersion = w.rev
+	rec, err := encodeTask(t)
+	if err != nil {
+		return fmt.Errorf("encode task %s/%s: %w", t.Tenant, t.Name, err)
+	}
+	tasks := w.tx.Bucket(bucketTasks)
+	if typ == store.EventDeleted {
+		err = tasks.Delete(taskKey(t.Key))
+	} else {
+		err = tasks.Put(taskKey(t.Key), rec)
+	}
+	if err != nil {
+		return err
+	}
+	if err := w.tx.Bucket(bucketEvents).Put(be64(uint64(w.rev)), encodeEvent(typ, w.now, rec)); err != nil {
+		return err
+	}
+	w.events = append(w.events, &store.Event{Type: typ, Revision: w.rev, Task: t})
+	return nil
+}
+
+// trimMax bounds how many events one transaction drops for their age (an age bound may
+// let many expire at once: the next writes drop the rest). The count bound is kept
+// exactly.
+const trimMax = 1024
+
+// finish records the revision and trims the feed to its bounds; it returns the feed's new
+// floor.
+func (w *txn) finish() (store.Revision, error) {
+	if err := w.tx.Bucket(bucketMeta).Put(keyRev, be64(uint64(w.rev))); err != nil {
+		return 0, err
+	}
+	c := w.tx.Bucket(bucketEvents).Cursor()
+	oldest := w.now.Add(-w.s.opt.FeedAge)
+	aged := 0
+	for {
+		k, v := c.First()
+		if k == nil {
+			break
+		}
+		held := uint64(w.rev) - binary.BigEndian.Uint64(k) + 1
+		if held <= uint64(w.s.opt.FeedEvents) {
+			if w.s.opt.FeedAge <= 0 || held <= 1 || aged >= trimMax || !eventTime(v).Before(oldest) {
+				break
+			}
+			aged++
+		}
+		if err := c.Delete(); err != nil {
+			return 0, err
+		}
+	}
+	return diskFloor(w.tx, w.rev), nil
+}
+
+// publisher hands committed events to the feed in revision order: bbolt runs the commit
+// handlers of two transactions concurrently, so a later one may arrive first and waits in
+// pending for the gap to fill.
+type publisher struct {
+	feed *feed.Feed
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	last    store.Revision
+	floor   func(store.Revision)
+	pending map[store.Revision]*store.Event
+	closed  bool
+}
+
+func newPublisher(f *feed.Feed, last store.Revision) *publisher {
+	p := &publisher{feed: f, last: last, pending: make(map[store.Revision]*store.Event)}
+	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+// add publishes evs and every pending event they make contiguous.
+func (p *publisher) add(evs []*store.Event, floor store.Revision) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, e := range evs {
+		p.pending[e.Revision] = e
+	}
+	if p.floor != nil {
+		p.floor(floor)
+	}
+	for {
+		e, ok := p.pending[p.last+1]
+		if !ok {
+			break
+		}
+		delete(p.pending, e.Revision)
+		p.feed.Publish(e)
+		p.last = e.Revision
+	}
+	p.cond.Broadcast()
+}
+
+// wait returns once rev is published (or the store closed).
+func (p *publisher) wait(rev store.Revision) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.last < rev && !p.closed {
+		p.cond.Wait()
+	}
+}
+
+func (p *publisher) close() {
+	p.mu.Lock()
+	p.closed = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
