@@ -22,7 +22,7 @@ type ObjectMeta struct {
 	UID               string            `json:"uid,omitempty"`
 	ResourceVersion   string            `json:"resourceVersion,omitempty"`
 	Generation        uint64            `json:"generation,omitempty"`
-	CreationTimestamp *time.Time        `json:"creationTimestamp,omitempty"`
+	CreationTimestamp Time              `json:"creationTimestamp,omitzero"`
 	Labels            map[string]string `json:"labels,omitempty"`
 	Annotations       map[string]string `json:"annotations,omitempty"`
 }
@@ -48,12 +48,12 @@ func (s TaskStatus) Terminal() bool {
 
 // Condition is one of a Task's status conditions (solti has "Reconciled").
 type Condition struct {
-	Type               string     `json:"type"`
-	Status             string     `json:"status"`
-	ObservedGeneration uint64     `json:"observedGeneration,omitempty"`
-	Reason             string     `json:"reason,omitempty"`
-	Message            string     `json:"message,omitempty"`
-	LastTransitionTime *time.Time `json:"lastTransitionTime,omitempty"`
+	Type               string `json:"type"`
+	Status             string `json:"status"`
+	ObservedGeneration uint64 `json:"observedGeneration,omitempty"`
+	Reason             string `json:"reason,omitempty"`
+	Message            string `json:"message,omitempty"`
+	LastTransitionTime Time   `json:"lastTransitionTime,omitzero"`
 }
 
 // TaskList is one page of a listing.
@@ -73,16 +73,16 @@ type ListMeta struct {
 
 // Run is one attempt of a task.
 type Run struct {
-	Workload   Workload   `json:"workload"`
-	Generation uint64     `json:"generation"`
-	Attempt    int        `json:"attempt"`
-	Phase      string     `json:"phase"`
-	StartedAt  time.Time  `json:"startedAt"`
-	FinishedAt *time.Time `json:"finishedAt,omitempty"`
-	Error      string     `json:"error,omitempty"`
-	ExitCode   *int       `json:"exitCode,omitempty"`
-	RunID      string     `json:"runId"`
-	FuelUsed   int64      `json:"fuelUsed,omitempty"`
+	Workload   Workload `json:"workload"`
+	Generation uint64   `json:"generation"`
+	Attempt    int      `json:"attempt"`
+	Phase      string   `json:"phase"`
+	StartedAt  Time     `json:"startedAt,omitzero"`
+	FinishedAt Time     `json:"finishedAt,omitzero"`
+	Error      string   `json:"error,omitempty"`
+	ExitCode   *int     `json:"exitCode,omitempty"`
+	RunID      string   `json:"runId"`
+	FuelUsed   int64    `json:"fuelUsed,omitempty"`
 }
 
 // Workload names a run's workload type.
@@ -174,3 +174,16 @@ const (
 	LogRunFinished = "run-finished"
 	LogLagged      = "lagged"
 )
+
+// Time is a time the API writes as an RFC 3339 string, "" (or absent) when there is none:
+// the zero Time.
+type Time struct{ time.Time }
+
+// UnmarshalJSON reads an RFC 3339 string; "" and null are the zero Time.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	if s := string(b); s == `""` || s == "null" {
+		t.Time = time.Time{}
+		return nil
+	}
+	return t.Time.UnmarshalJSON(b)
+}

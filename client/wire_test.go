@@ -42,3 +42,24 @@ func TestWireTypesMatchHost(t *testing.T) {
 		t.Error("log event types differ from host's")
 	}
 }
+
+// TestTimeEmpty: the API writes a time it does not have as "", which reads as the zero Time
+// and is left out when written again.
+func TestTimeEmpty(t *testing.T) {
+	t.Parallel()
+	var task Task
+	if err := json.Unmarshal([]byte(`{"kind":"Task","metadata":{"name":"a","creationTimestamp":""},"status":{"conditions":[{"type":"Reconciled","lastTransitionTime":"2026-12-01T10:00:00.5Z"}]}}`), &task); err != nil {
+		t.Fatal(err)
+	}
+	if !task.Metadata.CreationTimestamp.IsZero() || task.Status.Conditions[0].LastTransitionTime.Nanosecond() != 5e8 {
+		t.Errorf("%+v", task)
+	}
+	b, _ := json.Marshal(task.Metadata)
+	if string(b) != `{"name":"a"}` {
+		t.Errorf("written again: %s", b)
+	}
+	var bad Time
+	if err := json.Unmarshal([]byte(`"yesterday"`), &bad); err == nil {
+		t.Error("a time that is not RFC 3339 was read")
+	}
+}

@@ -233,8 +233,8 @@ func writeTaskTable(w io.Writer, tasks []client.Task, header bool, event string)
 		if t.Status.ExitCode != nil {
 			exit = strconv.Itoa(*t.Status.ExitCode)
 		}
-		if ts := t.Metadata.CreationTimestamp; ts != nil {
-			age = formatAge(now.Sub(*ts))
+		if ts := t.Metadata.CreationTimestamp; !ts.IsZero() {
+			age = formatAge(now.Sub(ts.Time))
 		}
 		if phase == "" {
 			phase = "-"
