@@ -14,6 +14,7 @@ const (
 	ExitInvalidTask = 3   // the task file is unreadable, not JSON, or not a valid spec
 	ExitNoRunner    = 4   // no module loaded, no runner for the task, or the chosen runner failed to build
 	ExitNotExecuted = 5   // a plan was built but the host's policy refused it (an exec command not in --allow-exec, a wasi module outside --wasi-dir, a mount not granted by --wasi-mount)
+	ExitUnreachable = 6   // a client command's server could not be reached, refused the token, or is unavailable (503, 5xx)
 	ExitTimeout     = 124 // the task's timeout expired during the run (as timeout(1))
 	ExitCanceled    = 130 // SIGINT or SIGTERM stopped the command (128 + SIGINT, as shells report it)
 )

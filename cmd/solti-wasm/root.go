@@ -37,6 +37,10 @@ Exit codes:
        (an exec plan whose command --allow-exec does not name, a wasi plan
        whose module is not a local path inside --wasi-dir, or one that asks
        for a mount --wasi-mount does not grant)
+    6  a client command (apply, get, logs, delete, runners, push, route
+       --server) could not reach its server, the server refused the token,
+       or it is unavailable (shutting down, not ready, an internal error);
+       a request the server refused (not found, conflict, quota) exits 1
   124  the task's timeout expired while it ran
   130  canceled by SIGINT or SIGTERM`
 
@@ -57,6 +61,9 @@ type globalOptions struct {
 	// instance policy (run --warm-runs).
 	observer         runtime.Observer
 	runInstanceCalls int
+
+	// remote holds --server and --token-file, the client commands' (remote.go).
+	remote remoteOptions
 
 	// progressStop ends the progress line shown while modules load, if any (progress.go).
 	progressStop atomic.Pointer[func()]
@@ -100,6 +107,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 
 	root.AddCommand(newRunCmd(opts), newRouteCmd(opts), newInspectCmd(opts), newVersionCmd(opts), newWatchCmd(opts), newNewCmd(opts), newGenManCmd(root))
 	root.AddCommand(newSchemaCmd(opts))
+	addRemoteFlags(root, &opts.remote)
+	root.AddCommand(newApplyCmd(opts), newGetCmd(opts), newLogsCmd(opts), newDeleteCmd(opts), newRunnersCmd(opts), newPushCmd(opts), newTokenCmd(opts))
 	return root
 }
 

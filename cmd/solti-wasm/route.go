@@ -25,13 +25,14 @@ const verdictNotLoaded = "not-loaded"
 
 type routeFlags struct {
 	runners string
+	file    string
 	output  outputFormat
 }
 
 func newRouteCmd(o *globalOptions) *cobra.Command {
 	var f routeFlags
 	cmd := &cobra.Command{
-		Use:   "route --runners DIR TASK.json",
+		Use:   "route (--runners DIR | --server URL) TASK.json|-f TASK",
 		Short: "Explain which runner a task would go to, and why not the others",
 		Long: `Loads the runners directory and routes the task without building or running it. For
 every module, in routing order (lexical order of file name; files listed in an order file,
@@ -48,14 +49,41 @@ the detail:
   not-loaded      the module failed to load (the error says where and why)
 
 Supports exports are called, so a runner's supports may log. Exits 0 when a runner would
-be chosen, 4 when none would.`,
-		Example: `  solti-wasm route --runners examples/runners examples/tasks/selector.json`,
-		Args:    exactArgs("TASK.json"),
+be chosen, 4 when none would.
+
+Without --runners, and with --server or $` + envServer + ` set, the dry run is the server's: it
+routes the task (a manifest or a bare spec, JSON or YAML, given with -f or as the argument)
+among the tenant's runners, its own then the shared ones, and prints each one's verdict.`,
+		Example: `  solti-wasm route --runners examples/runners examples/tasks/selector.json
+  solti-wasm route --server http://127.0.0.1:7070 -f examples/tasks/manifest.json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) > 1:
+				return usageError("route: want one task file; got %d arguments", len(args))
+			case len(args) == 1 && f.file != "":
+				return usageError("route: the task is -f %s or the argument %s, not both", f.file, args[0])
+			case len(args) == 0 && f.file == "":
+				return usageError("route: want the task file, as the argument TASK.json or -f TASK")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return routeTask(cmd.Context(), o, &f, args[0])
+			task := f.file
+			if len(args) == 1 {
+				task = args[0]
+			}
+			_, _, remote := o.remote.serverURL()
+			switch {
+			case f.runners != "" && o.remote.server != "":
+				return usageError("--runners %s and --server %s: route locally or on the server, not both", f.runners, o.remote.server)
+			case f.runners == "" && remote:
+				return routeRemote(cmd.Context(), o, &f, task)
+			}
+			return routeTask(cmd.Context(), o, &f, task)
 		},
 	}
-	addRunnersFlag(cmd, &f.runners)
+	cmd.Flags().StringVar(&f.runners, "runners", "", "directory of runner modules (*.wasm), tried in lexical order of file name, files listed in its "+registry.OrderFileName+" first (required unless the route is a server's)")
+	cmd.Flags().StringVarP(&f.file, "filename", "f", "", "the task file (JSON, or YAML for a server's route; - reads stdin there)")
 	addOutputFlag(cmd, &f.output)
 	return cmd
 }
@@ -82,7 +110,7 @@ type routeReport struct {
 
 func routeTask(ctx context.Context, o *globalOptions, f *routeFlags, taskPath string) error {
 	if f.runners == "" {
-		return usageError("--runners: must name a directory of runner modules")
+		return usageError("--runners: must name a directory of runner modules (or --server URL for a server's route)")
 	}
 	req, err := readTask(taskPath)
 	if err != nil {

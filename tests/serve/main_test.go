@@ -1,0 +1,41 @@
+// Package serve tests the solti-wasm serve daemon as a user runs it: the real binary, real
+// HTTP on loopback, the real bbolt store, driven by the client commands, the Go client and
+// raw HTTP. The binary is built once per test binary.
+package serve
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// bin is the solti-wasm binary under test; cacheDir the compiled-code cache every daemon
+// shares, so each module compiles once.
+var bin, cacheDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "solti-serve-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin, cacheDir = filepath.Join(dir, "solti-wasm"), filepath.Join(dir, "cache")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/solti-wasm")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "TestMain: go build -o %s ./cmd/solti-wasm: %v\n%s", bin, err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "TestMain: goroutines left running: %v\n", err)
+			code = 1
+		}
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
