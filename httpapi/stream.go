@@ -1,0 +1,51 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+)
+
+// stream writes a long response (a watch, the runner events, a log): each write gets its own
+// write deadline, the request's read deadline is lifted (the server's ReadTimeout would
+// otherwise end the stream's context once it passed), and every write is flushed.
+type stream struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+// startStream sends the 200 header of a stream of content type ct.
+func (a *api) startStream(w http.ResponseWriter, ct string) (*stream, error) {
+	s := &stream{w: w, rc: http.NewResponseController(w), timeout: a.opt.WriteTimeout}
+	// The body was read (or there is none): no read deadline applies from here on. The
+	// server still notices a client that goes (its background read ends the context).
+	if err := s.rc.SetReadDeadline(time.Time{}); err != nil && err != http.ErrNotSupported {
+		return nil, err
+	}
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Content-Type-Options", "nosniff")
+	// Proxies (nginx) buffer responses unless told not to; a buffered stream is no stream.
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	return s, s.flush()
+}
+
+// write sends p and flushes it, within the write timeout.
+func (s *stream) write(p []byte) error {
+	if err := s.rc.SetWriteDeadline(time.Now().Add(s.timeout)); err != nil && err != http.ErrNotSupported {
+		return err
+	}
+	if _, err := s.w.Write(p); err != nil {
+		return err
+	}
+	return s.flush()
+}
+
+func (s *stream) flush() error {
+	if err := s.rc.Flush(); err != nil && err != http.ErrNotSupported {
+		return err
+	}
+	return nil
+}
