@@ -17,7 +17,7 @@ import (
 // (kept verbatim), and queues it: store.ErrExists when the name is taken, a *QuotaError
 // over the tenant's create rate or queued-task limit, ErrDraining while stopping.
 func (h *Host) CreateTask(ctx context.Context, tenant string, m *abi.Task, spec json.RawMessage) (*store.Task, error) {
-	tr, err := h.admit(tenant, m, spec)
+	tr, err := h.admit(ctx, tenant, m, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func (h *Host) ApplyTask(ctx context.Context, tenant string, m *abi.Task, spec j
 		}
 		changed := !sameJSON(old.Spec, spec)
 		if changed {
-			if _, err := h.admit(tenant, m, spec); err != nil {
+			if _, err := h.admit(ctx, tenant, m, spec); err != nil {
 				return nil, false, err
 			}
 		}
@@ -105,20 +105,49 @@ func sameJSON(a, b json.RawMessage) bool {
 	return bytes.Equal(ja, jb)
 }
 
-// admit checks intake and the tenant's create rate and queued-task limits.
-func (h *Host) admit(tenant string, m *abi.Task, spec json.RawMessage) (*tenantRT, error) {
+// admittedKey marks a context whose create AdmitCreate already charged, by tenant.
+type admittedKey struct{}
+
+// AdmitCreate charges one create to the tenant's limits (intake, queued tasks, create
+// rate) before the request's body is read: a flood past the limits is then refused for the
+// price of its headers, not of a strict decode, which keeps a flooding tenant's refusals
+// from taking the CPU another tenant's creates need. The context it returns carries the
+// admission, so that CreateTask does not charge the create again. httpapi calls it when the
+// Backend has it.
+func (h *Host) AdmitCreate(ctx context.Context, tenant string) (context.Context, error) {
+	if _, err := h.charge(tenant); err != nil {
+		return ctx, err
+	}
+	return context.WithValue(ctx, admittedKey{}, tenant), nil
+}
+
+// admit checks a create's manifest and, unless AdmitCreate did, charges its tenant's
+// limits.
+func (h *Host) admit(ctx context.Context, tenant string, m *abi.Task, spec json.RawMessage) (*tenantRT, error) {
+	if m == nil || m.Metadata.Name == "" {
+		return nil, fmt.Errorf("task of tenant %q: %w: no metadata.name", tenant, store.ErrInvalid)
+	}
+	if !json.Valid(spec) {
+		return nil, fmt.Errorf("task %s/%s: %w: spec is not JSON", tenant, m.Metadata.Name, store.ErrInvalid)
+	}
+	if t, ok := ctx.Value(admittedKey{}).(string); ok && t == tenant {
+		if err := h.intake(); err != nil {
+			return nil, err
+		}
+		return h.tenant(tenant)
+	}
+	return h.charge(tenant)
+}
+
+// charge checks intake and the tenant's queued-task limit and takes one create from its
+// rate.
+func (h *Host) charge(tenant string) (*tenantRT, error) {
 	if err := h.intake(); err != nil {
 		return nil, err
 	}
 	tr, err := h.tenant(tenant)
 	if err != nil {
 		return nil, err
-	}
-	if m == nil || m.Metadata.Name == "" {
-		return nil, fmt.Errorf("task of tenant %q: %w: no metadata.name", tenant, store.ErrInvalid)
-	}
-	if !json.Valid(spec) {
-		return nil, fmt.Errorf("task %s/%s: %w: spec is not JSON", tenant, m.Metadata.Name, store.ErrInvalid)
 	}
 	tr.mu.Lock()
 	queued := tr.queued

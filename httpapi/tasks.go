@@ -2,13 +2,17 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/host"
 	"github.com/solti-wasm/solti-wasm/store"
 )
 
@@ -50,7 +54,42 @@ func parseManifest(body []byte) (*abi.Task, json.RawMessage, error) {
 	return m, buf.Bytes(), nil
 }
 
+// CreateAdmitter is a Backend that can charge a create to its tenant's limits before the
+// body is read (see host.Host.AdmitCreate): a flood past them is refused at the price of its
+// headers. The returned context goes to CreateTask.
+type CreateAdmitter interface {
+	AdmitCreate(ctx context.Context, tenant string) (context.Context, error)
+}
+
+// maxTarpit bounds how long a refused create waits before its 429 is sent.
+const maxTarpit = time.Second
+
+// tarpit holds a create refused for its tenant's rate until its Retry-After (at most
+// maxTarpit) before the 429 goes out: a client that floods over its connections is then
+// slowed to about the rate it was granted, instead of spending, on refusals, the CPU that
+// other tenants' requests need. Waiting costs a parked goroutine; it ends with the request.
+func tarpit(ctx context.Context, err error) {
+	var qe *host.QuotaError
+	if !errors.As(err, &qe) || qe.RetryAfter <= 0 {
+		return
+	}
+	t := time.NewTimer(min(qe.RetryAfter, maxTarpit))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
 func (a *api) createTask(w http.ResponseWriter, r *http.Request, c *call) error {
+	if ad, ok := a.b.(CreateAdmitter); ok {
+		ctx, err := ad.AdmitCreate(r.Context(), c.tenant)
+		if err != nil {
+			tarpit(r.Context(), err)
+			return err
+		}
+		r = r.WithContext(ctx)
+	}
 	body, err := readBody(w, r, "application/json", a.opt.MaxBodyBytes)
 	if err != nil {
 		return err

@@ -108,7 +108,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newRunCmd(opts), newRouteCmd(opts), newInspectCmd(opts), newVersionCmd(opts), newWatchCmd(opts), newNewCmd(opts), newGenManCmd(root))
 	root.AddCommand(newSchemaCmd(opts))
 	addRemoteFlags(root, &opts.remote)
-	root.AddCommand(newApplyCmd(opts), newGetCmd(opts), newLogsCmd(opts), newDeleteCmd(opts), newRunnersCmd(opts), newPushCmd(opts), newTokenCmd(opts))
+	root.AddCommand(newApplyCmd(opts), newGetCmd(opts), newLogsCmd(opts), newDeleteCmd(opts), newRunnersCmd(opts), newPushCmd(opts), newTokenCmd(opts), newServeCmd(opts))
 	return root
 }
 
