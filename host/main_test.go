@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/solti-wasm/solti-wasm/abi"
 	"github.com/solti-wasm/solti-wasm/host"
+	"github.com/solti-wasm/solti-wasm/internal/testcache"
 	"github.com/solti-wasm/solti-wasm/store"
 	"github.com/solti-wasm/solti-wasm/store/memstore"
 )
@@ -27,6 +29,14 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	cacheDir = dir
+	// The shared per-machine cache, warmed outside the race detector: the Go runner the exec
+	// test loads compiles in seconds there, not tens of seconds under -race.
+	if d := testcache.Dir(); d != "" {
+		cacheDir = d
+		if err := testcache.Warm(testcache.Product, examples+"go-subprocess.wasm"); err != nil && !errors.Is(err, testcache.ErrNoCache) {
+			fmt.Fprintln(os.Stderr, "TestMain: warning: the shared compilation cache is not warm:", err)
+		}
+	}
 	code := m.Run()
 	_ = os.RemoveAll(dir)
 	if code == 0 { // every host, run, registry watch and log reader has ended
@@ -60,7 +70,7 @@ func runnersDir(t testing.TB, files ...string) string {
 }
 
 type env struct {
-	st *memstore.Store
+	st store.Store
 	q  *memstore.Queue
 }
 

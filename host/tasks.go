@@ -124,6 +124,9 @@ func (h *Host) AdmitCreate(ctx context.Context, tenant string) (context.Context,
 // admit checks a create's manifest and, unless AdmitCreate did, charges its tenant's
 // limits.
 func (h *Host) admit(ctx context.Context, tenant string, m *abi.Task, spec json.RawMessage) (*tenantRT, error) {
+	if err := h.intake(); err != nil {
+		return nil, err
+	}
 	if m == nil || m.Metadata.Name == "" {
 		return nil, fmt.Errorf("task of tenant %q: %w: no metadata.name", tenant, store.ErrInvalid)
 	}
@@ -131,9 +134,6 @@ func (h *Host) admit(ctx context.Context, tenant string, m *abi.Task, spec json.
 		return nil, fmt.Errorf("task %s/%s: %w: spec is not JSON", tenant, m.Metadata.Name, store.ErrInvalid)
 	}
 	if t, ok := ctx.Value(admittedKey{}).(string); ok && t == tenant {
-		if err := h.intake(); err != nil {
-			return nil, err
-		}
 		return h.tenant(tenant)
 	}
 	return h.charge(tenant)
