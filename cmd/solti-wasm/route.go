@@ -59,7 +59,7 @@ among the tenant's runners, its own then the shared ones, and prints each one's 
 		Args: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case len(args) > 1:
-				return usageError("route: want one task file; got %d arguments", len(args))
+				return usageError("route: want one argument, TASK.json; got %d", len(args))
 			case len(args) == 1 && f.file != "":
 				return usageError("route: the task is -f %s or the argument %s, not both", f.file, args[0])
 			case len(args) == 0 && f.file == "":
