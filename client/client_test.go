@@ -104,7 +104,7 @@ func (f *fake) handler() http.Handler {
 	})
 	mux.HandleFunc("GET "+TasksPath+"/{name}/logs", f.sse)
 	mux.HandleFunc("GET "+RunnersBase+"/runners", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, map[string]any{"items": []map[string]any{{"name": "echo", "scope": "tenant", "file": "echo.wasm", "digest": "sha256:ab", "kinds": []string{"solti.io/v1/Wasm"}, "loadedAt": "2026-12-01T10:00:00Z", "meters": map[string]any{"calls": 3}}}})
+		writeJSON(w, 200, map[string]any{"runners": []map[string]any{{"name": "echo", "scope": "tenant", "file": "echo.wasm", "digest": "sha256:ab", "kinds": []string{"solti.io/v1/Wasm"}, "loadedAt": "2026-12-01T10:00:00Z", "meters": map[string]any{"calls": 3}}}})
 	})
 	mux.HandleFunc("GET "+RunnersBase+"/runners/{name}", func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, 404, "NotFound", "runner "+r.PathValue("name")+" not found")

@@ -18,12 +18,12 @@ const (
 // Runners lists the runners the tenant routes to: its own, then the shared ones.
 func (c *Client) Runners(ctx context.Context) ([]Runner, error) {
 	var out struct {
-		Items []Runner `json:"items"`
+		Runners []Runner `json:"runners"`
 	}
 	if _, err := c.do(ctx, request{method: http.MethodGet, path: runnersPath}, &out); err != nil {
 		return nil, err
 	}
-	return out.Items, nil
+	return out.Runners, nil
 }
 
 // Runner returns one runner (ErrNotFound).

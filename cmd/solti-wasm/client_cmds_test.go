@@ -108,7 +108,7 @@ func (f *apiFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		delete(f.tasks, name)
 		w.WriteHeader(204)
 	case r.Method == "GET" && r.URL.Path == runners+"/runners":
-		fmt.Fprintln(w, `{"items":[{"name":"echo","scope":"tenant","file":"echo.wasm","digest":"sha256:0123456789abcdef0123","kinds":["solti.io/v1/Wasm"],"loadedAt":"2026-12-01T00:00:00Z","meters":{"calls":5,"faults":1}}]}`)
+		fmt.Fprintln(w, `{"runners":[{"name":"echo","scope":"tenant","file":"echo.wasm","digest":"sha256:0123456789abcdef0123","kinds":["solti.io/v1/Wasm"],"loadedAt":"2026-12-01T00:00:00Z","meters":{"calls":5,"faults":1}}]}`)
 	case r.Method == "POST" && r.URL.Path == runners+"/runners":
 		body, _ := io.ReadAll(r.Body)
 		if !bytes.HasPrefix(body, []byte("\x00asm")) {

@@ -108,9 +108,15 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newRunCmd(opts), newRouteCmd(opts), newInspectCmd(opts), newVersionCmd(opts), newWatchCmd(opts), newNewCmd(opts), newGenManCmd(root))
 	root.AddCommand(newSchemaCmd(opts))
 	addRemoteFlags(root, &opts.remote)
+	for _, c := range extraCommands {
+		root.AddCommand(c(opts))
+	}
 	root.AddCommand(newApplyCmd(opts), newGetCmd(opts), newLogsCmd(opts), newDeleteCmd(opts), newRunnersCmd(opts), newPushCmd(opts), newTokenCmd(opts))
 	return root
 }
+
+// extraCommands are commands whose files build only with some build tags (serve_register.go).
+var extraCommands []func(*globalOptions) *cobra.Command
 
 // setup checks the global flags that their types do not, and makes the logger.
 func (o *globalOptions) setup(*cobra.Command, []string) error {
