@@ -63,7 +63,7 @@ func listRunners(ctx context.Context, o *globalOptions, f *runnersFlags, args []
 		if rs == nil {
 			rs = []client.Runner{}
 		}
-		one = map[string]any{"items": rs}
+		one = map[string]any{"runners": rs}
 	}
 	switch f.output {
 	case formatJSON:

@@ -30,78 +30,79 @@ func newServeCmd(o *globalOptions) *cobra.Command {
 	f := serveFlags{grace: defaultGrace, logFormat: "text"}
 	cmd := &cobra.Command{
 		Use:   "serve --runners DIR [--data-dir DIR] [--listen ADDR] [--config FILE]",
-		Short: "Serve solti's task API over hot-reloaded runner modules, for one or many tenants",
-		Long: `Runs the host as a service: tasks created through solti's task API
-(/apis/solti.io/v1/tasks) are persisted, routed among each tenant's hot-reloaded runner
-modules, built, run under a supervisor and recorded until they end; runner modules are listed,
-uploaded and removed through /apis/wasm.solti.dev/v1alpha1. /healthz, /readyz, /metrics and
-/openapi.json beside them.
+		Short: "Serve tenants' tasks over HTTP: solti's task API with a durable store",
+		Long: `Runs the multi-tenant host as a service. Tasks are accepted over HTTP (solti's task
+API under /apis/solti.io/v1, this project's runner resources under /apis/wasm.solti.dev/v1alpha1),
+committed to a durable store (bbolt, DATA_DIR/` + dbFile + `) before they are acknowledged,
+routed among the tenant's hot-reloaded runners, and run under the supervisor; on restart every
+task not yet finished resumes (an attempt the stop cut short is recorded as interrupted, then
+its restart policy decides). /healthz, /readyz and /metrics (with a token) are served too.
 
-State is kept in DATA_DIR/` + dbFile + ` (bbolt; a create is answered once it is on disk); a
-restarted serve resumes every unfinished task from its persisted plan. Execution is at least
-once: an attempt cut short by a crash runs again under the same run id, the key a runner uses
-to make its work idempotent.
+Without --config, serve has one tenant, "default", whose runners are --runners, and listens
+only on a loopback address: its bearer token is generated on the first start, printed once,
+and kept in DATA_DIR/token (mode 0600; a file others can read is refused); the client
+commands on this machine find it there. With --config FILE (YAML), the tenants are the file's,
+each with its own token hash (solti-wasm token new), runners directory, limits and
+capabilities; --runners then names the shared runners every tenant routes to after its own.
 
-Without --config, serve has one tenant, "default", whose runners are --runners, on a loopback
-address only; its bearer token is made once, printed once, and kept in DATA_DIR/token (mode
-0600), where the client commands on this machine find it. With --config (YAML: tenants with
-their hashed tokens, runner directories, limits and capabilities; see the README), each tenant
-sees only its own tasks and runners, plus the shared runners (--runners or the config's
-sharedRunners).
-
-SIGTERM or SIGINT: creates are refused (503), running tasks get --grace to finish, then
-they are canceled and their state persisted; a second signal stops at once.`,
+SIGTERM or SIGINT drains: creates get 503 at once, running tasks get --grace to finish, then
+they are canceled and their state persisted, and serve exits 0; a second signal stops at once.
+Logs are structured (--log-format json for one JSON object per line) on stderr.`,
 		Example: `  solti-wasm serve --runners examples/runners
-  solti-wasm serve --runners examples/runners --data-dir /var/lib/solti-wasm --listen 127.0.0.1:7070
-  solti-wasm serve --config tenants.yaml --log-format json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if fl := cmd.Flag("log-level"); fl == nil || !fl.Changed {
-				o.logLevel = logLevelFlag(slog.LevelInfo) // a service says what it does
-			}
+  solti-wasm serve --config tenants.yaml --listen 0.0.0.0:7070 --data-dir /var/lib/solti-wasm`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			return serve(cmd.Context(), o, &f)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.runners, "runners", "", "directory of runner modules: the default tenant's without --config, the shared runners with one")
-	fl.StringVar(&f.dataDir, "data-dir", "", "directory of serve's state (the task store, the default tenant's token); default: the user's data directory")
-	fl.StringVar(&f.listen, "listen", "", "HOST:PORT to serve the API on (default "+defaultListen+", or the config's listen)")
-	fl.StringVar(&f.config, "config", "", "YAML file of the tenants, their tokens, runners, limits and capabilities")
-	fl.DurationVar(&f.grace, "grace", defaultGrace, "on SIGTERM, how long running tasks may finish before they are canceled")
-	fl.Var(&f.logFormat, "log-format", "log format on stderr: text or json")
-	fl.IntVar(&f.workers, "workers", 0, "tasks routed and built at once (0: the host's default)")
+	fl.StringVar(&f.runners, "runners", "", "without --config: the default tenant's runners directory (required); with it: the shared runners directory")
+	fl.StringVar(&f.dataDir, "data-dir", "", "directory of the durable store ("+dbFile+") and the no-config token (default $XDG_DATA_HOME/solti-wasm or ~/.local/share/solti-wasm)")
+	fl.StringVar(&f.listen, "listen", "", "HOST:PORT to serve on (default: the config's listen, else "+defaultListen+"); without --config, a loopback address only")
+	fl.StringVar(&f.config, "config", "", "tenants config (YAML): tenants with token hashes, runners, limits and capabilities")
+	fl.DurationVar(&f.grace, "grace", f.grace, "on SIGTERM, how long running tasks may finish before they are canceled")
+	fl.Var(&f.logFormat, "log-format", "structured logs on stderr: text or json")
+	fl.IntVar(&f.workers, "workers", 0, "tasks routed and built at once, across tenants (0: the host's default)")
 	return cmd
 }
 
-// serve runs the daemon until a signal, then shuts it down within the grace.
 func serve(ctx context.Context, o *globalOptions, f *serveFlags) error {
 	p, err := f.resolve()
 	if err != nil {
 		return err
 	}
-	log := f.logFormat.logger(o.stderr, slog.Level(o.logLevel))
-	if p.newToken {
-		fmt.Fprint(o.stderr, tokenNotice(p))
+	level := slog.Level(o.logLevel)
+	if level > slog.LevelInfo {
+		level = slog.LevelInfo // a daemon logs its lifecycle unless asked to be quieter
 	}
+	log := f.logFormat.logger(o.stderr, level)
+	o.logger = log
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// The first signal drains; the second cancels the grace at once; a third is the default
+	// (the process dies).
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 
 	st, err := boltstore.Open(p.dbPath, boltstore.Options{})
 	if err != nil {
-		return fail(ExitFailure, "--data-dir %s: %w", p.dataDir, err)
+		return fail(ExitFailure, "--data-dir %s: opening the store: %v", p.dataDir, err)
 	}
-	defer st.Close()
+	storeOpen := true
+	defer func() {
+		if storeOpen {
+			_ = st.Close()
+		}
+	}()
 	queue := memstore.NewQueue(0)
 	defer queue.Close()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	timeout := o.callTimeout
-	if timeout == 0 {
-		timeout = runtime.NoCallTimeout
-	}
-	h, err := host.New(ctx, host.Config{
+
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRun()
+	h, err := host.New(runCtx, host.Config{
 		Store:         st,
 		Queue:         queue,
 		Tenants:       p.set.Tenants(),
@@ -109,75 +110,93 @@ func serve(ctx context.Context, o *globalOptions, f *serveFlags) error {
 		Engine:        string(o.engine),
 		CacheDir:      o.cacheDir,
 		Logger:        log,
-		Metrics:       tenantMetrics{reg},
+		Metrics:       tenantMetrics(reg),
 		Workers:       f.workers,
-		Defaults:      host.Limits{CallTimeout: timeout, MaxMemoryPages: o.maxMemoryPages},
+		// The global --call-timeout and --max-memory-pages are the defaults of a tenant
+		// whose limits leave them out.
+		Defaults: host.Limits{CallTimeout: o.callTimeout, MaxMemoryPages: o.maxMemoryPages},
 	})
 	if err != nil {
-		return fail(ExitFailure, "serve: %w", err)
+		return fail(ExitFailure, "starting the host: %v", err)
 	}
+	if err := h.Start(runCtx); err != nil {
+		return fail(ExitFailure, "starting the host: %v", err)
+	}
+
+	handler := httpapi.New(h, p.set, httpapi.Options{Logger: log, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
+	srv := httpapi.NewServer(p.listen, handler, httpapi.ServerOptions{Logger: log})
 	ln, err := net.Listen("tcp", p.listen)
 	if err != nil {
-		_ = h.Shutdown(context.Background())
+		shutdownHost(h, 0, log)
 		return usageError("--listen %s: %v", p.listen, err)
 	}
-	api := httpapi.New(h, p.set, httpapi.Options{
-		Logger:  log,
-		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-	})
-	srv := httpapi.NewServer(p.listen, api, httpapi.ServerOptions{Logger: log})
-	served := make(chan error, 1)
-	// The API answers (503 not ready) while the host loads the runners and resumes tasks.
-	go func() { served <- srv.Serve(ln) }()
-	url := "http://" + ln.Addr().String()
-	if err := h.Start(ctx); err != nil {
-		_ = srv.Close()
-		<-served
-		_ = h.Shutdown(context.Background())
-		if ctx.Err() != nil {
-			return canceled(ctx)
-		}
-		return fail(ExitFailure, "serve: %w", err)
+	if p.newToken {
+		fmt.Fprint(o.stderr, tokenNotice(p))
 	}
-	log.Info("serving", "url", url, "tenants", len(p.set.Tenants()), "dataDir", p.dataDir)
+	addr := ln.Addr().String()
+	log.Info("serving", "url", "http://"+addr, "dataDir", p.dataDir, "tenants", len(p.set.Tenants()), "pid", os.Getpid())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
 
 	select {
-	case <-ctx.Done():
 	case err := <-served:
-		_ = h.Shutdown(context.Background())
-		return fail(ExitFailure, "serve: %w", err)
+		shutdownHost(h, 0, log)
+		return fail(ExitFailure, "serving on %s: %v", addr, err)
+	case <-ctx.Done():
+	case s := <-sigs:
+		log.Info("draining", "signal", s.String(), "grace", f.grace)
 	}
-	// The first signal: the host stops intake and drains within the grace; a second one (the
-	// default action once stop restores it) kills the process.
-	stop()
-	log.Info("shutting down", "grace", f.grace)
-	graceCtx, cancel := context.WithTimeout(context.Background(), f.grace)
-	defer cancel()
-	herr := h.Shutdown(graceCtx)
-	// Streams (watches, logs) end with the host; give requests in flight a moment.
-	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer scancel()
-	if err := srv.Shutdown(sctx); err != nil {
+
+	// Drain: the host refuses new tasks (503) and gives the running ones the grace, while the
+	// API still answers reads; a second signal ends the grace at once.
+	graceCtx, cancelGrace := context.WithTimeout(context.Background(), f.grace)
+	defer cancelGrace()
+	go func() {
+		select {
+		case s := <-sigs:
+			log.Warn("stopping at once", "signal", s.String())
+			cancelGrace()
+		case <-graceCtx.Done():
+		}
+	}()
+	hostErr := h.Shutdown(graceCtx)
+	// Streams (watch, logs) end with the server; a second is enough for replies in flight.
+	httpCtx, cancelHTTP := context.WithTimeout(context.Background(), time.Second)
+	defer cancelHTTP()
+	if err := srv.Shutdown(httpCtx); err != nil {
 		_ = srv.Close()
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Warn("API server", "error", err)
+		log.Error("server", "error", err)
 	}
-	if herr != nil && !errors.Is(herr, context.DeadlineExceeded) {
-		return fail(ExitFailure, "serve: shutdown: %w", herr)
+	stopRun()
+	storeOpen = false
+	if err := st.Close(); err != nil {
+		return fail(ExitFailure, "closing the store %s: %v", p.dbPath, err)
+	}
+	if hostErr != nil && !errors.Is(hostErr, context.DeadlineExceeded) && !errors.Is(hostErr, context.Canceled) {
+		return fail(ExitFailure, "shutting down: %v", hostErr)
 	}
 	log.Info("stopped")
 	return nil
 }
 
-// tenantMetrics gives each tenant its Prometheus meters, every series labelled with the
-// tenant's name (host.Metrics).
-type tenantMetrics struct{ reg prometheus.Registerer }
+// tenantMetrics gives each tenant its meters on reg, every series labelled with the tenant.
+func tenantMetrics(reg prometheus.Registerer) host.Metrics {
+	return host.MetricsFunc(func(name string) (router.MetricsBackend, runtime.Observer, error) {
+		m, err := promx.New(prometheus.WrapRegistererWith(prometheus.Labels{"tenant": name}, reg))
+		if err != nil {
+			return nil, nil, err
+		}
+		return m, m, nil
+	})
+}
 
-func (m tenantMetrics) Tenant(name string) (router.MetricsBackend, runtime.Observer, error) {
-	pm, err := promx.New(prometheus.WrapRegistererWith(prometheus.Labels{"tenant": name}, m.reg))
-	if err != nil {
-		return nil, nil, err
+// shutdownHost stops a host that never served, within grace.
+func shutdownHost(h *host.Host, grace time.Duration, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := h.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Error("shutting down the host", "error", err)
 	}
-	return pm, pm, nil
 }

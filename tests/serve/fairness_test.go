@@ -19,6 +19,9 @@ import (
 // a round worse, never better, so a pass is real and a fail means every round failed.
 const fairRounds = 3
 
+// The fairness tests are not parallel: Go runs them alone, before the parallel tests, so
+// that their solo figures are not measured beside the crash test's load.
+
 // twoTenants serves tenants "noisy" and "calm", with the limits given for noisy.
 func twoTenants(t *testing.T, noisyLimits string, noisyModules ...string) (d *daemon, noisy, calm *client.Client) {
 	t.Helper()
@@ -59,7 +62,6 @@ func p99(sorted []time.Duration) time.Duration { return sorted[len(sorted)*99/10
 // other's p99 create latency stays within 20% of its solo figure (plus 2ms, the scheduling
 // quantum of a shared 2-core machine, for p99s of a few ms).
 func TestCreateFlood(t *testing.T) {
-	t.Parallel()
 	d, noisy, calm := twoTenants(t, "{createRate: 20, createBurst: 5, maxQueued: 10000}", quickModule)
 	_ = d
 	const n = 300
@@ -141,7 +143,6 @@ func throughput(t *testing.T, c *client.Client, prefix string, n int) float64 {
 // the cap, leaves the other tenant's throughput within 10% of its solo figure. The noisy
 // tenant may run one task at a time: that is the limit that keeps a core for the others.
 func TestNoisyNeighbor(t *testing.T) {
-	t.Parallel()
 	_, noisy, calm := twoTenants(t, "{maxRunning: 1, maxMemoryPages: 256, maxTotalMemoryPages: 256, createRate: 1000, createBurst: 1000}", loopModule, hogModule)
 	const n = 200
 	best := 0.0
