@@ -10,6 +10,9 @@
 # libstd-rust-dev-wasm32; a rustup toolchain needs `rustup target add wasm32-unknown-unknown`).
 # bulk-memory turns the struct moves and copies of the SDK into memory.copy instead of calls to
 # a byte-loop memcpy (as -mbulk-memory does for C); every engine solti-wasm runs on has it.
+# opt-level 3 with fat LTO and one codegen unit lets the SDK's export glue, the runner's methods
+# and the standard library's small functions inline into each export (supports of a kind check
+# becomes one function with no calls but the host's); panic=abort drops the unwinding tables.
 set -eu
 [ $# -eq 2 ] || { echo "usage: $0 RUNNER.rs OUT.wasm" >&2; exit 2; }
 rustc=${RUSTC:-/usr/bin/rustc}
@@ -20,6 +23,6 @@ outdir=$(cd "$(dirname "$2")" && pwd)
 out=$outdir/$(basename "$2")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-flags="--edition 2021 --target wasm32-unknown-unknown -C opt-level=s -C target-feature=+bulk-memory -C panic=abort -C strip=symbols"
+flags="--edition 2021 --target wasm32-unknown-unknown -C opt-level=3 -C codegen-units=1 -C target-feature=+bulk-memory -C panic=abort"
 (cd "$sdk" && "$rustc" $flags --crate-type rlib --crate-name solti -o "$tmp/libsolti.rlib" src/lib.rs)
-(cd "$srcdir" && "$rustc" $flags --crate-type cdylib --crate-name runner --extern solti="$tmp/libsolti.rlib" -o "$out" "$src")
+(cd "$srcdir" && "$rustc" $flags -C lto=fat -C strip=symbols --crate-type cdylib --crate-name runner --extern solti="$tmp/libsolti.rlib" -o "$out" "$src")

@@ -7,13 +7,14 @@ package sdkbench
 // public API and straight through wazero (internal/wazerofloor), in the same run.
 //
 //	go test ./tests/sdkbench/ -run '^$' -bench . -benchmem -count 5        # the raw benchmarks
-//	SOLTI_BENCH_TABLE=1 go test ./tests/sdkbench/ -run SDKTable -v          # the tables, medians of 5
+//	SOLTI_BENCH_TABLE=1 go test ./tests/sdkbench/ -run SDKTable -v          # the tables, medians of 5 interleaved rounds
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -405,17 +406,30 @@ func TestRunnersAnswer(t *testing.T) {
 	}
 }
 
-// median returns the median over 5 runs of f's CPU time per op, and its allocations.
-func median(f func(*testing.B)) (time.Duration, int64) {
-	var ns []float64
-	var allocs int64
-	for range 5 {
-		r := testing.Benchmark(f)
-		ns = append(ns, r.Extra["cpu-ns/op"])
-		allocs = r.AllocsPerOp()
+// rounds is how many times the table measures each cell; it prints the medians.
+const rounds = 5
+
+// table measures every benchmark of fs once per round, the rounds one after another, so that
+// a change in the machine's load during the run (it is shared) falls on every cell alike
+// instead of on the runners measured at that moment; it returns each one's median CPU time per
+// op and its allocations.
+func table(fs map[string]func(*testing.B)) (map[string]time.Duration, map[string]int64) {
+	keys := slices.Sorted(maps.Keys(fs))
+	ns := map[string][]float64{}
+	allocs := map[string]int64{}
+	for range rounds {
+		for _, k := range keys {
+			r := testing.Benchmark(fs[k])
+			ns[k] = append(ns[k], r.Extra["cpu-ns/op"])
+			allocs[k] = r.AllocsPerOp()
+		}
 	}
-	slices.Sort(ns)
-	return time.Duration(ns[2]).Round(time.Nanosecond), allocs
+	med := map[string]time.Duration{}
+	for k, v := range ns {
+		slices.Sort(v)
+		med[k] = time.Duration(v[len(v)/2]).Round(time.Nanosecond)
+	}
+	return med, allocs
 }
 
 // TestSDKTable prints BENCHMARKS.md's "Supports per SDK" tables.
@@ -425,13 +439,29 @@ func TestSDKTable(t *testing.T) {
 	}
 	h := getHosts(t)
 	type cell struct{ rt, floor time.Duration }
+	fs := map[string]func(*testing.B){}
+	key := func(what, name string, size int, floor bool) string {
+		return fmt.Sprintf("%s/%s/%d/%v", what, name, size, floor)
+	}
+	for _, r := range runners {
+		for _, size := range sizes {
+			for _, floor := range []bool{false, true} {
+				fs[key("supports", r.name, size, floor)] = benchSupports(h, r.name, size, floor)
+			}
+		}
+		if !r.raw {
+			for _, floor := range []bool{false, true} {
+				fs[key("build", r.name, 0, floor)] = benchBuild(h, r.name, floor)
+				fs[key("run", r.name, 0, floor)] = benchRun(h, r.name, floor)
+			}
+		}
+	}
+	med, allocs := table(fs)
 	sup := map[string]map[int]cell{}
 	for _, r := range runners {
 		sup[r.name] = map[int]cell{}
 		for _, size := range sizes {
-			rt, _ := median(benchSupports(h, r.name, size, false))
-			fl, _ := median(benchSupports(h, r.name, size, true))
-			sup[r.name][size] = cell{rt, fl}
+			sup[r.name][size] = cell{med[key("supports", r.name, size, false)], med[key("supports", r.name, size, true)]}
 		}
 	}
 	var out strings.Builder
@@ -451,11 +481,9 @@ func TestSDKTable(t *testing.T) {
 		if r.raw {
 			continue
 		}
-		b, allocs := median(benchBuild(h, r.name, false))
-		bf, _ := median(benchBuild(h, r.name, true))
-		rn, _ := median(benchRun(h, r.name, false))
-		rf, _ := median(benchRun(h, r.name, true))
-		fmt.Fprintf(&out, "| %s | %v | %v | %s | %d | %v | %v | %s |\n", r.name, b, bf, ratio(b, bf), allocs, rn, rf, ratio(rn, rf))
+		b, bf := med[key("build", r.name, 0, false)], med[key("build", r.name, 0, true)]
+		rn, rf := med[key("run", r.name, 0, false)], med[key("run", r.name, 0, true)]
+		fmt.Fprintf(&out, "| %s | %v | %v | %s | %d | %v | %v | %s |\n", r.name, b, bf, ratio(b, bf), allocs[key("build", r.name, 0, false)], rn, rf, ratio(rn, rf))
 	}
 	t.Log(out.String())
 }

@@ -111,8 +111,16 @@ function lit(p: usize, end: usize, lit: ArrayBuffer): usize {
   return p + n;
 }
 
+/** p after the 8-byte key whose bytes, read as a little-endian u64, are w (one of the W_
+ * words below), else 0: one load and one compare, where lit calls memory.compare. */
+// @ts-ignore: decorator
+@inline function lit8(p: usize, end: usize, w: u64): usize {
+  return end - p >= 8 && load<u64>(p) == w ? p + 8 : 0;
+}
+
 /** p after the byte c if the byte at p is c, else 0. */
-function char(p: usize, end: usize, c: u8): usize {
+// @ts-ignore: decorator
+@inline function char(p: usize, end: usize, c: u8): usize {
   return p < end && load<u8>(p) == c ? p + 1 : 0;
 }
 
@@ -125,9 +133,16 @@ const K_SPEC = String.UTF8.encode(",\"spec\":");
 const K_RUN_ID = String.UTF8.encode("{\"runId\":");
 const K_RUNNER = String.UTF8.encode(",\"runner\":");
 const K_ENV = String.UTF8.encode(",\"env\":");
+// The 8-byte keys of the supports scan as words, for lit8; and the first 8 bytes of "extension".
+const W_SLOT = load<u64>(changetype<usize>(K_SLOT));
+const W_KIND = load<u64>(changetype<usize>(K_KIND));
+const W_TYPE = load<u64>(changetype<usize>(K_TYPE));
+const W_SPEC = load<u64>(changetype<usize>(K_SPEC));
+const W_EXTENSIO = load<u64>(changetype<usize>(K_EXTENSION) + 1);
 
 /** The end of the escape-free string literal at p (kind names, slots, run ids), or 0. */
-function plainEnd(p: usize, end: usize): usize {
+// @ts-ignore: decorator
+@inline function plainEnd(p: usize, end: usize): usize {
   if (p >= end || load<u8>(p) != 0x22) return 0;
   for (let q = p + 1; q < end; q++) {
     const c = load<u8>(q);
@@ -138,7 +153,8 @@ function plainEnd(p: usize, end: usize): usize {
 }
 
 /** The end of the string literal at p (escapes allowed), or 0. */
-function skipString(p: usize, end: usize): usize {
+// @ts-ignore: decorator
+@inline function skipString(p: usize, end: usize): usize {
   if (p >= end || load<u8>(p) != 0x22) return 0;
   for (let q = p + 1; q < end; q++) {
     const c = load<u8>(q);
@@ -189,14 +205,101 @@ function decode(p: usize, end: usize): string { return String.UTF8.decodeUnsafe(
 let lastKind: string = "";
 let lastKindBytes: ArrayBuffer = new ArrayBuffer(0);
 
-function kindName(p: usize, end: usize): string {
+// @ts-ignore: decorator
+@inline function kindName(p: usize, end: usize): string {
+  return sameBytes(p, end, changetype<usize>(lastKindBytes), lastKindBytes.byteLength) ? lastKind : newKindName(p, end);
+}
+
+/** Whether [p, end) holds the n bytes at q: eight at a time, then one by one (kind names are
+ * short; memory.compare is a call and a loop). */
+// @ts-ignore: decorator
+@inline function sameBytes(p: usize, end: usize, q: usize, n: i32): bool {
+  if (<i32>(end - p) != n) return false;
+  while (p + 8 <= end) {
+    if (load<u64>(p) != load<u64>(q)) return false;
+    p += 8;
+    q += 8;
+  }
+  while (p < end) {
+    if (load<u8>(p) != load<u8>(q)) return false;
+    p++;
+    q++;
+  }
+  return true;
+}
+
+function newKindName(p: usize, end: usize): string {
   const n = <i32>(end - p);
-  if (n == lastKindBytes.byteLength && memory.compare(p, changetype<usize>(lastKindBytes), n) == 0) return lastKind;
   const b = new ArrayBuffer(n);
   memory.copy(changetype<usize>(b), p, n);
   lastKindBytes = b;
   lastKind = decode(p, end);
   return lastKind;
+}
+
+/** What scanKind found: positions in the input, no managed references (the scan runs on
+ * supports' hot path, where each managed local costs a shadow-stack slot). */
+@unmanaged class Scanned {
+  slotAt: usize = 0; // the slot's string literal
+  kindAt: usize = 0; // the kind name's bytes: [kindAt, kindEnd)
+  kindEnd: usize = 0;
+  bodyAt: usize = 0; // the kind's body value; 0 for "embedded"
+  specAt: usize = 0; // an extension's spec value; 0 if none
+  restAt: usize = 0; // after the kind's value, when known ("embedded")
+  isExtension: bool = false;
+}
+
+const scanned = new Scanned();
+
+/** scanKind reads the kind of canonical JSON in [start, end) into scanned:
+ * {"slot":"s","kind":"embedded",...}, {"slot":"s","kind":{"tag":B},...} or
+ * {"slot":"s","kind":{"extension":{"type":"t","spec":V}},...}; false if it is not one. */
+// @ts-ignore: decorator
+@inline function scanKind(start: usize, end: usize): bool {
+  let p = lit8(start, end, W_SLOT);
+  if (p == 0) return false;
+  const slotAt = p;
+  p = skipString(p, end);
+  if (p == 0) return false;
+  p = lit8(p, end, W_KIND);
+  if (p == 0) return false;
+  const sc = scanned;
+  sc.slotAt = slotAt;
+  sc.specAt = sc.restAt = 0;
+  sc.isExtension = false;
+  if (p < end && load<u8>(p) == 0x22) { // "embedded"
+    const q = plainEnd(p, end);
+    if (q == 0) return false;
+    sc.kindAt = p + 1;
+    sc.kindEnd = q - 1;
+    sc.bodyAt = 0;
+    sc.restAt = q;
+    return true;
+  }
+  p = char(p, end, 0x7b);
+  const tagEnd = p != 0 ? plainEnd(p, end) : 0;
+  if (tagEnd == 0 || char(tagEnd, end, 0x3a) == 0) return false;
+  sc.bodyAt = tagEnd + 1;
+  // The tag is "extension" (11 bytes with its quotes; the closing one was checked).
+  if (tagEnd - p != 11 || load<u64>(p + 1) != W_EXTENSIO || load<u8>(p + 9) != 0x6e) {
+    sc.kindAt = p + 1;
+    sc.kindEnd = tagEnd - 1;
+    return true;
+  }
+  p = lit8(tagEnd + 1, end, W_TYPE);
+  const typeEnd = p != 0 ? plainEnd(p, end) : 0;
+  if (typeEnd == 0) return false;
+  if (typeEnd < end && load<u8>(typeEnd) == 0x2c) {
+    const sp = lit8(typeEnd, end, W_SPEC);
+    if (sp == 0) return false;
+    sc.specAt = sp;
+  } else if (typeEnd >= end || load<u8>(typeEnd) != 0x7d) {
+    return false;
+  }
+  sc.kindAt = p + 1;
+  sc.kindEnd = typeEnd - 1;
+  sc.isExtension = true;
+  return true;
 }
 
 /**
@@ -232,16 +335,26 @@ export class Spec {
     this.end = end;
   }
 
-  /** Makes this the view of buf[start, end) as if new: supports reuses one Spec. */
-  private reset(buf: ArrayBuffer, start: usize, end: usize): void {
-    this.kind = "";
+  /** Makes this the view of buf[start, end) as if new: supports reuses one Spec. A managed
+   * field is written only when it changes: each write of one is a call to the GC's write
+   * barrier. The kind is set by load. */
+  // @ts-ignore: decorator
+  @inline private reset(buf: ArrayBuffer, start: usize, end: usize): void {
     this.isExtension = false;
-    this.buf = buf;
+    if (this.buf !== buf) this.buf = buf;
     this.start = start;
     this.end = end;
     this.canonical = this.bodyDone = this.extDone = false;
     this.slotAt = this.bodyAt = this.specAt = this.restAt = 0;
-    this.whole = this.body = this.ext = this.rest = null;
+    if (this.whole !== null) this.whole = null;
+    if (this.body !== null) this.body = null;
+    if (this.ext !== null) this.ext = null;
+    if (this.rest !== null) this.rest = null;
+  }
+
+  // @ts-ignore: decorator
+  @inline private setKind(k: string): void {
+    if (changetype<usize>(this.kind) != changetype<usize>(k)) this.kind = k; // identity, not String.__ne
   }
 
   /** Reads the spec in buf[offset, offset+len): only its kind when it is canonical; null when
@@ -252,15 +365,22 @@ export class Spec {
     return s.load() ? s : null;
   }
 
-  /** Reads the spec in buf[0, len) into reused, the supports hot path's one Spec. */
-  static reread(reused: Spec, buf: ArrayBuffer, len: i32): Spec | null {
+  /** Reads the spec in buf[0, len) into this, the supports hot path's one Spec. */
+  // @ts-ignore: decorator
+  @inline reread(buf: ArrayBuffer, len: i32): bool {
     const base = changetype<usize>(buf);
-    reused.reset(buf, base, base + <usize>len);
-    return reused.load() ? reused : null;
+    this.reset(buf, base, base + <usize>len);
+    return this.load();
   }
 
-  private load(): bool {
-    if (this.scan()) return true;
+  // @ts-ignore: decorator
+  @inline private load(): bool {
+    return this.scan() || this.loadWhole();
+  }
+
+  /** load's slow path: input that is not canonical JSON. */
+  private loadWhole(): bool {
+    this.setKind("");
     const v = JsonValue.parse(decode(this.start, this.end));
     if (v === null || !v.isObject()) return false;
     this.whole = v;
@@ -278,48 +398,21 @@ export class Spec {
     return s;
   }
 
-  private scan(): bool {
-    const end = this.end;
-    let p = lit(this.start, end, K_SLOT);
-    if (p == 0) return false;
-    this.slotAt = p;
-    p = skipString(p, end);
-    if (p == 0) return false;
-    p = lit(p, end, K_KIND);
-    if (p == 0) return false;
-    if (p < end && load<u8>(p) == 0x22) { // "embedded"
-      const q = plainEnd(p, end);
-      if (q == 0) return false;
-      this.kind = kindName(p + 1, q - 1);
-      this.restAt = q;
-      this.bodyDone = this.extDone = this.canonical = true;
-      return true;
-    }
-    p = char(p, end, 0x7b);
-    const tagEnd = p != 0 ? plainEnd(p, end) : 0;
-    if (tagEnd == 0 || char(tagEnd, end, 0x3a) == 0) return false;
-    const bodyAt = tagEnd + 1;
-    if (lit(p, end, K_EXTENSION) != tagEnd) {
-      this.kind = kindName(p + 1, tagEnd - 1);
-      this.bodyAt = bodyAt;
-      this.extDone = this.canonical = true;
-      return true;
-    }
-    p = lit(bodyAt, end, K_TYPE);
-    const typeEnd = p != 0 ? plainEnd(p, end) : 0;
-    if (typeEnd == 0) return false;
-    if (typeEnd < end && load<u8>(typeEnd) == 0x2c) {
-      const sp = lit(typeEnd, end, K_SPEC);
-      if (sp == 0) return false;
-      this.specAt = sp;
-    } else if (typeEnd >= end || load<u8>(typeEnd) != 0x7d) {
-      return false;
-    }
-    this.kind = kindName(p + 1, typeEnd - 1);
-    this.bodyAt = bodyAt;
-    this.isExtension = this.canonical = true;
+  // @ts-ignore: decorator
+  @inline private scan(): bool {
+    if (!scanKind(this.start, this.end)) return false;
+    this.slotAt = scanned.slotAt;
+    this.bodyAt = scanned.bodyAt;
+    this.specAt = scanned.specAt;
+    this.restAt = scanned.restAt;
+    this.isExtension = scanned.isExtension;
+    this.bodyDone = scanned.bodyAt == 0; // "embedded": no body
+    this.extDone = !scanned.isExtension;
+    this.canonical = true;
+    this.setKind(kindName(scanned.kindAt, scanned.kindEnd));
     return true;
   }
+
 
   private fromWhole(v: JsonValue): void {
     this.bodyDone = this.extDone = true;
@@ -538,13 +631,16 @@ export function supportsError(code: string, message: string): bool {
   return false;
 }
 
-function theRunner(): Runner {
+// @ts-ignore: decorator
+@inline function theRunner(): Runner {
   const r = registered;
-  if (r === null) {
-    writeOutput(new SoltiError(INTERNAL, "no runner registered: call register() in the entry file").toJSON());
-    unreachable();
-  }
+  if (r === null) noRunner();
   return changetype<Runner>(r);
+}
+
+function noRunner(): void {
+  writeOutput(new SoltiError(INTERNAL, "no runner registered: call register() in the entry file").toJSON());
+  unreachable();
 }
 
 function reply(rc: i32, text: string): i32 {
@@ -570,19 +666,23 @@ export function exportDescribe(): i32 { return reply(0, theRunner().describe().t
 let supportsBuf: ArrayBuffer = new ArrayBuffer(0);
 let supportsSpec: Spec = new Spec(supportsBuf, 0, 0);
 
-export function exportSupports(len: i32): i32 {
-  const r = theRunner();
+// @ts-ignore: decorator
+@inline export function exportSupports(len: i32): i32 {
+  // The globals are read where they are used, not kept in locals: a managed local live across
+  // a call takes a shadow-stack slot, which the incremental GC's runtime zeroes on every call.
   const n = len > 0 ? len : 0;
-  if (n > supportsBuf.byteLength) supportsBuf = new ArrayBuffer(max(n, max(supportsBuf.byteLength * 2, 4096)));
+  if (n > supportsBuf.byteLength) growSupportsBuf(n);
   if (n > 0) hostInput(changetype<usize>(supportsBuf));
-  const spec = Spec.reread(supportsSpec, supportsBuf, n);
-  if (spec === null) return fail(-1, new SoltiError(INTERNAL, "supports input: not a task spec"));
-  supportsFault = null;
-  const yes = r.supports(spec);
-  const f = supportsFault;
-  if (f !== null) return fail(-1, f);
+  if (!supportsSpec.reread(supportsBuf, n)) return notASpec();
+  if (supportsFault !== null) supportsFault = null;
+  const yes = theRunner().supports(supportsSpec);
+  if (supportsFault !== null) return fail(-1, changetype<SoltiError>(supportsFault));
   return yes ? 1 : 0;
 }
+
+// supports' rare paths, out of line.
+function growSupportsBuf(n: i32): void { supportsBuf = new ArrayBuffer(max(n, max(supportsBuf.byteLength * 2, 4096))); }
+function notASpec(): i32 { return fail(-1, new SoltiError(INTERNAL, "supports input: not a task spec")); }
 
 /** Reads a canonical BuildInput, {"runId":"r","runner":"n"[,"env":{...}],"spec":S}, without
  * parsing the spec (S is the rest but the closing brace); null if it is not canonical. */

@@ -161,6 +161,7 @@ pub struct Spec {
 }
 
 /// Reads an escape-free string at b[i]; returns its byte range and the index after it.
+#[inline(always)]
 fn plain_string(b: &[u8], i: usize) -> Option<((usize, usize), usize)> {
     if b.get(i) != Some(&b'"') {
         return None;
@@ -172,12 +173,57 @@ fn plain_string(b: &[u8], i: usize) -> Option<((usize, usize), usize)> {
     Some(((i + 1, i + 1 + n), i + 2 + n))
 }
 
+/// lit returns the index after p if b[i..] starts with p. The bytes are compared in an inlined
+/// loop: a slice comparison is a call to compiler-builtins' byte-loop memcmp on wasm32, which
+/// LLVM does not expand there.
+#[inline(always)]
 fn lit(b: &[u8], i: usize, p: &[u8]) -> Option<usize> {
-    if b.len() >= i && b[i..].starts_with(p) {
+    if b.len() < i || b.len() - i < p.len() {
+        return None;
+    }
+    if same(&b[i..i + p.len()], p) {
         Some(i + p.len())
     } else {
         None
     }
+}
+
+/// same reports whether a and b hold the same bytes, without memcmp: eight bytes at a time,
+/// then four, then one. Inlined with a literal b (the scan's keys), it folds into one or two
+/// unaligned loads and compares per key.
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let mut k = 0;
+    while k + 8 <= n {
+        if u64::from_le_bytes(a[k..k + 8].try_into().unwrap()) != u64::from_le_bytes(b[k..k + 8].try_into().unwrap()) {
+            return false;
+        }
+        k += 8;
+    }
+    if k + 4 <= n {
+        if u32::from_le_bytes(a[k..k + 4].try_into().unwrap()) != u32::from_le_bytes(b[k..k + 4].try_into().unwrap()) {
+            return false;
+        }
+        k += 4;
+    }
+    while k < n {
+        if a[k] != b[k] {
+            return false;
+        }
+        k += 1;
+    }
+    true
+}
+
+/// utf8 reports whether b is UTF-8: kind names are ASCII, checked inline; anything else goes to
+/// the standard library's validation.
+#[inline]
+fn utf8(b: &[u8]) -> bool {
+    b.iter().all(|&c| c < 0x80) || std::str::from_utf8(b).is_ok()
 }
 
 impl Spec {
@@ -205,10 +251,17 @@ impl Spec {
 
     /// read reads the kind of a spec made by [`Spec::raw`], in place (supports' hot path moves
     /// no Spec around: on wasm32 each move is a memcpy of the whole struct).
+    #[inline]
     fn read(&mut self) -> Result<(), Error> {
         if self.scan() {
             return Ok(());
         }
+        self.read_whole()
+    }
+
+    /// read_whole is read's slow path, out of line: input that is not canonical JSON.
+    #[inline(never)]
+    fn read_whole(&mut self) -> Result<(), Error> {
         let v = Value::parse(&self.raw)?;
         if v.as_object().is_none() {
             return Err(Error::invalid_spec("the task spec is not a JSON object"));
@@ -238,6 +291,9 @@ impl Spec {
 
     /// scan reads the kind of canonical JSON: {"slot":"s","kind":"embedded",...},
     /// {"slot":"s","kind":{"tag":B},...} or {"slot":"s","kind":{"extension":{"type":"t","spec":V}},...}.
+    /// The kind's bytes are checked to be UTF-8 here, once (an ASCII name without a call), so
+    /// that [`Spec::kind`] hands them out without checking again.
+    #[inline]
     fn scan(&mut self) -> bool {
         let b = &self.raw;
         let scanned = (|| {
@@ -250,7 +306,7 @@ impl Spec {
             }
             let (tag, i) = plain_string(b, lit(b, i, b"{")?)?;
             let i = lit(b, i, b":")?;
-            if &b[tag.0..tag.1] != b"extension" {
+            if !same(&b[tag.0..tag.1], b"extension") {
                 return Some((slot, tag, false, i, 0));
             }
             let (kind, j) = plain_string(b, lit(b, i, b"{\"type\":")?)?;
@@ -260,7 +316,7 @@ impl Spec {
             }
         })();
         match scanned {
-            Some((slot, kind, is_ext, body_at, spec_at)) if std::str::from_utf8(&b[kind.0..kind.1]).is_ok() => {
+            Some((slot, kind, is_ext, body_at, spec_at)) if utf8(&b[kind.0..kind.1]) => {
                 self.canonical = true;
                 self.slot = slot;
                 self.kind = kind;
@@ -291,8 +347,10 @@ impl Spec {
     }
 
     /// Gives back the spec's bytes (the SDK reuses them as the next call's input buffer).
-    fn into_raw(self) -> Vec<u8> {
-        self.raw
+    /// (In place: moving the Spec out would be a copy of the whole struct on wasm32.)
+    #[inline]
+    fn take_raw(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.raw)
     }
 
     fn str_at(&self, r: (usize, usize)) -> &str {
@@ -316,9 +374,12 @@ impl Spec {
     }
     /// The kind's name: an extension's type (`"http-check"`), or `subprocess`, `wasm`,
     /// `container`, `embedded`.
+    #[inline]
     pub fn kind(&self) -> &str {
         if self.canonical {
-            return self.str_at(self.kind);
+            // SAFETY: scan checked these bytes are UTF-8 before it set canonical, and raw is
+            // never changed afterwards.
+            return unsafe { std::str::from_utf8_unchecked(&self.raw[self.kind.0..self.kind.1]) };
         }
         &self.kind_owned
     }
@@ -799,6 +860,7 @@ mod host {
         input_into(Vec::new(), len)
     }
     /// input_into reads the input into buf, reusing its capacity.
+    #[inline]
     pub fn input_into(mut buf: Vec<u8>, len: i32) -> Vec<u8> {
         let n = if len > 0 { len as usize } else { 0 };
         buf.clear();
@@ -888,16 +950,24 @@ pub mod __export {
         rc
     }
 
-    /// Installs a panic hook, once, that logs the panic at error level before the trap.
+    /// Installs a panic hook, once, that logs the panic at error level before the trap. The
+    /// check is inlined into every export; the installation is out of line.
+    #[inline(always)]
     fn hook() {
         static mut DONE: bool = false;
         // SAFETY: a wasm instance is single-threaded.
         unsafe {
             if !DONE {
                 DONE = true;
-                std::panic::set_hook(Box::new(|info| super::error(&format!("panic: {}", info))));
+                install_hook();
             }
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn install_hook() {
+        std::panic::set_hook(Box::new(|info| super::error(&format!("panic: {}", info))));
     }
 
     pub fn name(r: &dyn Runner) -> i32 {
@@ -911,13 +981,16 @@ pub mod __export {
     /// The input buffer of supports, kept across calls: the hot path allocates nothing.
     static mut SUPPORTS_INPUT: Vec<u8> = Vec::new();
 
-    pub fn supports(r: &dyn Runner, len: i32) -> i32 {
+    /// supports is generic, and inlined into the export, so that the runner's supports is a
+    /// direct call the compiler can inline (not a call through the trait object's vtable).
+    #[inline(always)]
+    pub fn supports<R: Runner + ?Sized>(r: &R, len: i32) -> i32 {
         hook();
         // SAFETY: a wasm instance is single-threaded and supports does not re-enter itself.
         let buf = host::input_into(unsafe { std::mem::take(&mut SUPPORTS_INPUT) }, len);
         let mut s = Spec::raw(buf);
         let res = s.read().and_then(|_| r.supports(&s));
-        unsafe { SUPPORTS_INPUT = s.into_raw() };
+        unsafe { SUPPORTS_INPUT = s.take_raw() };
         match res {
             Ok(true) => 1,
             Ok(false) => 0,
