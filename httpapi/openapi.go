@@ -18,7 +18,7 @@ var openapiTemplate []byte
 
 // OpenAPI returns the API's OpenAPI 3.1 document: openapi.json with the JSON Schemas of
 // package abi merged into components.schemas (each $defs entry as abi.NAME, and the
-// documents themselves as abi.task and abi.taskspec), so that the task spec's schema has one
+// documents themselves as abi.document.task and abi.document.taskspec), so that the task spec's schema has one
 // source, abi/schema. The tests validate every response they receive against it.
 func OpenAPI() ([]byte, error) { return openapiDoc() }
 
@@ -55,7 +55,7 @@ func buildOpenAPI() ([]byte, error) {
 		for _, k := range []string{"$defs", "$schema", "$id"} {
 			delete(s, k)
 		}
-		schemas["abi."+name] = s
+		schemas["abi.document."+name] = s
 	}
 	return json.MarshalIndent(doc, "", "  ")
 }
