@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/solti-wasm/solti-wasm/host"
 	"github.com/solti-wasm/solti-wasm/store"
@@ -66,32 +65,15 @@ func (a *api) taskLogs(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
-	keep := time.NewTicker(a.opt.WatchKeepalive)
-	defer keep.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-keep.C:
-			if err := s.write([]byte(": keepalive\n\n")); err != nil {
-				return err
-			}
-		case ev, ok := <-events:
-			if !ok {
-				return nil
-			}
-			data, err := json.Marshal(logDataOf(&ev))
-			if err != nil {
-				return err
-			}
-			// The type is the host's constant and data is one line of JSON: neither can break
-			// the SSE framing.
-			if err := s.write(fmt.Appendf(nil, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, sseToken(ev.Type), data)); err != nil {
-				return err
-			}
-			keep.Reset(a.opt.WatchKeepalive)
+	return pump(ctx, s, a.opt.WatchKeepalive, ": keepalive\n\n", events, func(ev host.LogEvent) error {
+		data, err := json.Marshal(logDataOf(&ev))
+		if err != nil {
+			return err
 		}
-	}
+		// The type is the host's constant and data is one line of JSON: neither can break
+		// the SSE framing.
+		return s.write(fmt.Appendf(nil, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, sseToken(ev.Type), data))
+	})
 }
 
 // sseToken keeps an event name on its line.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/solti-wasm/solti-wasm/abi"
 	"github.com/solti-wasm/solti-wasm/host"
@@ -139,28 +138,11 @@ func (a *api) runnerEvents(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
-	keep := time.NewTicker(a.opt.WatchKeepalive)
-	defer keep.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-keep.C:
-			if err := s.write([]byte("\n")); err != nil {
-				return err
-			}
-		case ev, ok := <-events:
-			if !ok {
-				return nil
-			}
-			b, err := json.Marshal(ev)
-			if err != nil {
-				return err
-			}
-			if err := s.write(append(b, '\n')); err != nil {
-				return err
-			}
-			keep.Reset(a.opt.WatchKeepalive)
+	return pump(ctx, s, a.opt.WatchKeepalive, "\n", events, func(ev host.RunnerEvent) error {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return err
 		}
-	}
+		return s.write(append(b, '\n'))
+	})
 }

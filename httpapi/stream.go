@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"time"
 )
@@ -48,4 +49,30 @@ func (s *stream) flush() error {
 		return err
 	}
 	return nil
+}
+
+// pump writes each of events with send until ctx ends or events closes, and keepalive every
+// period (proxies and clients drop idle connections; the keepalive is what the format
+// ignores: a blank NDJSON line, an SSE comment). The period is not reset by events: send may
+// write nothing (a watch's filtered event), and a keepalive after an event costs a byte.
+func pump[E any](ctx context.Context, s *stream, every time.Duration, keepalive string, events <-chan E, send func(E) error) error {
+	keep := time.NewTicker(every)
+	defer keep.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-keep.C:
+			if err := s.write([]byte(keepalive)); err != nil {
+				return err
+			}
+		case ev, ok := <-events:
+			if !ok {
+				return nil
+			}
+			if err := send(ev); err != nil {
+				return err
+			}
+		}
+	}
 }

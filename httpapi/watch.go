@@ -87,27 +87,10 @@ func (a *api) watchTasks(w http.ResponseWriter, r *http.Request, c *call, f *tas
 			return err
 		}
 	}
-	keep := time.NewTicker(a.opt.WatchKeepalive)
-	defer keep.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	return pump(ctx, s, a.opt.WatchKeepalive, "\n", events, func(ev store.Event) error {
+		if ev.Task == nil || !f.matches(ev.Task) {
 			return nil
-		case <-keep.C:
-			if err := s.write([]byte("\n")); err != nil {
-				return err
-			}
-		case ev, ok := <-events:
-			if !ok {
-				return nil
-			}
-			if ev.Task == nil || !f.matches(ev.Task) {
-				continue
-			}
-			if err := line(WatchEvent{Type: string(ev.Type), Object: taskOf(ev.Task)}); err != nil {
-				return err
-			}
-			keep.Reset(a.opt.WatchKeepalive)
 		}
-	}
+		return line(WatchEvent{Type: string(ev.Type), Object: taskOf(ev.Task)})
+	})
 }
