@@ -4,8 +4,10 @@
 #
 #   guest-sdk/rust/build.sh RUNNER.rs OUT.wasm
 #
-# Each crate is compiled from its own directory, so the paths rustc embeds (in panic messages)
-# are the same whatever the working directory: the same sources give the same bytes. RUSTC
+# Each crate is compiled from its own directory, and the absolute paths rustc would still embed
+# (LTO keeps the SDK's source path in panic locations) are remapped to fixed names, so the
+# paths in the module are the same wherever the checkout is: the same sources give the same
+# bytes. RUSTC
 # defaults to /usr/bin/rustc (Debian's rustc 1.63 ships the wasm32-unknown-unknown target in
 # libstd-rust-dev-wasm32; a rustup toolchain needs `rustup target add wasm32-unknown-unknown`).
 # bulk-memory turns the struct moves and copies of the SDK into memory.copy instead of calls to
@@ -23,6 +25,6 @@ outdir=$(cd "$(dirname "$2")" && pwd)
 out=$outdir/$(basename "$2")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-flags="--edition 2021 --target wasm32-unknown-unknown -C opt-level=3 -C codegen-units=1 -C target-feature=+bulk-memory -C panic=abort"
+flags="--remap-path-prefix=$sdk=solti-sdk --remap-path-prefix=$srcdir=runner --edition 2021 --target wasm32-unknown-unknown -C opt-level=3 -C codegen-units=1 -C target-feature=+bulk-memory -C panic=abort"
 (cd "$sdk" && "$rustc" $flags --crate-type rlib --crate-name solti -o "$tmp/libsolti.rlib" src/lib.rs)
 (cd "$srcdir" && "$rustc" $flags -C lto=fat -C strip=symbols --crate-type cdylib --crate-name runner --extern solti="$tmp/libsolti.rlib" -o "$out" "$src")
