@@ -17,7 +17,7 @@ import (
 // The fairness tests share the machine's two cores with the rest of the suite, so each
 // measurement is repeated (fairRounds) and the best round is judged: noise only ever makes
 // a round worse, never better, so a pass is real and a fail means every round failed.
-const fairRounds = 3
+const fairRounds = 5
 
 // The fairness tests are not parallel: Go runs them alone, before the parallel tests, so
 // that their solo figures are not measured beside the crash test's load.
@@ -145,10 +145,12 @@ func throughput(t *testing.T, c *client.Client, prefix string, n int) float64 {
 func TestNoisyNeighbor(t *testing.T) {
 	_, noisy, calm := twoTenants(t, "{maxRunning: 1, maxMemoryPages: 256, maxTotalMemoryPages: 256, createRate: 1000, createBurst: 1000}", loopModule, hogModule)
 	const n = 200
-	best := 0.0
-	solo := 0.0
+	// Each round measures calm alone, then beside the noisy tenant, back to back, and the
+	// best round's ratio is judged: the rest of the suite's load moves both figures of a
+	// round together far more than it moves their ratio.
+	var best, bestSolo, bestLoaded float64
 	for round := range fairRounds {
-		solo = max(solo, throughput(t, calm, fmt.Sprintf("solo%d", round), n))
+		solo := throughput(t, calm, fmt.Sprintf("solo%d", round), n)
 		ctx, stop := context.WithCancel(t.Context())
 		var wg sync.WaitGroup
 		wg.Go(func() {
@@ -165,13 +167,15 @@ func TestNoisyNeighbor(t *testing.T) {
 		loaded := throughput(t, calm, fmt.Sprintf("loaded%d", round), n)
 		stop()
 		wg.Wait()
-		best = max(best, loaded)
-		t.Logf("round %d: calm %0.f tasks/s solo (best so far), %0.f beside the noisy tenant", round, solo, loaded)
-		if best >= 0.9*solo {
+		if r := loaded / solo; r > best {
+			best, bestSolo, bestLoaded = r, solo, loaded
+		}
+		t.Logf("round %d: calm %.0f tasks/s solo, %.0f beside the noisy tenant", round, solo, loaded)
+		if best >= 0.9 {
 			break
 		}
 	}
-	if best < 0.9*solo {
-		t.Errorf("calm's throughput beside the noisy tenant %.0f tasks/s, solo %.0f: more than 10%% lower", best, solo)
+	if best < 0.9 {
+		t.Errorf("calm's throughput beside the noisy tenant %.0f tasks/s, solo %.0f (the best round of %d): more than 10%% lower", bestLoaded, bestSolo, fairRounds)
 	}
 }
