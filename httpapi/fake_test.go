@@ -28,9 +28,9 @@ type fake struct {
 	history  []store.Event
 	watchers map[chan store.Event]string
 
-	logs     map[store.Key][]host.LogEvent
-	logDone  map[store.Key]bool
-	logWake  chan struct{} // closed and replaced on every log append
+	logs    map[store.Key][]host.LogEvent
+	logDone map[store.Key]bool
+	logWake chan struct{} // closed and replaced on every log append
 
 	runners  map[string][]host.RunnerInfo // by tenant; "" is the shared ones
 	revents  map[chan host.RunnerEvent]string

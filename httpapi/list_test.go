@@ -160,3 +160,35 @@ func TestContinueTokenSurvivesWithKey(t *testing.T) {
 		t.Fatalf("second page from the other server: %q", got)
 	}
 }
+
+// recorder collects the validator's complaints.
+type complaints struct{ msgs []string }
+
+func (c *complaints) Helper() {}
+func (c *complaints) Errorf(format string, args ...any) {
+	c.msgs = append(c.msgs, fmt.Sprintf(format, args...))
+}
+
+// TestValidatorCatchesDrift: a response the document does not describe is reported, so a
+// handler change without a document change fails the tests.
+func TestValidatorCatchesDrift(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, httpapi.Options{})
+	req, _ := http.NewRequest("GET", e.srv.URL+tasks+"/x", nil)
+	for _, c := range []struct {
+		name string
+		code int
+		body string
+	}{
+		{"task without status", 200, `{"apiVersion":"solti.io/v1","kind":"Task","metadata":{"name":"x","uid":"u","resourceVersion":"1","generation":1,"creationTimestamp":"2026-12-01T10:00:00Z"},"spec":{}}`},
+		{"undeclared status", 418, `{"apiVersion":"v1","kind":"Status","metadata":{},"status":"Failure","message":"m","reason":"BadRequest","code":418}`},
+		{"error not a Status", 404, `{"error":"TaskNotFound"}`},
+	} {
+		var got complaints
+		resp := &http.Response{StatusCode: c.code, Header: http.Header{"Content-Type": {jsonCT}}}
+		(&validating{t: &got}).check(req, resp, []byte(c.body))
+		if len(got.msgs) == 0 {
+			t.Errorf("%s: not reported", c.name)
+		}
+	}
+}
