@@ -23,7 +23,7 @@ func TestAuthMatrix(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, httpapi.Options{})
 	e.do("POST", tasks, tokenA, jsonCT, manifest("mine", "s", nil))
-	e.f.runners["a"] = []host.RunnerInfo{{Name: "own", Scope: "tenant", File: "own.wasm", Kinds: []string{"echo"}, LoadedAt: epoch}}
+	e.f.setRunners("a", []host.RunnerInfo{{Name: "own", Scope: "tenant", File: "own.wasm", Kinds: []string{"echo"}, LoadedAt: epoch}})
 	e.f.appendLog(store.Key{Tenant: "a", Name: "mine"}, host.LogEvent{}, true)
 	type ep struct {
 		method, path, ct string

@@ -19,8 +19,8 @@ const runners = httpapi.RunnersGroupPath + "/runners"
 func TestRunners(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, httpapi.Options{})
-	e.f.runners[""] = []host.RunnerInfo{{Name: "shared-echo", Scope: "shared", File: "shared-echo.wasm", Digest: "sha256:11",
-		Kinds: []string{"shell"}, LoadedAt: epoch, History: []host.RunnerVersion{{Digest: "sha256:10", LoadedAt: epoch, Ended: "swapped"}}}}
+	e.f.setRunners("", []host.RunnerInfo{{Name: "shared-echo", Scope: "shared", File: "shared-echo.wasm", Digest: "sha256:11",
+		Kinds: []string{"shell"}, LoadedAt: epoch, History: []host.RunnerVersion{{Digest: "sha256:10", LoadedAt: epoch, Ended: "swapped"}}}})
 
 	// The event feed sees the upload.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -191,4 +191,16 @@ func TestQuotaRetryAfter(t *testing.T) {
 	if st.Message != "bolt: tx closed" {
 		t.Fatalf("500 message %q", st.Message)
 	}
+}
+
+// TestWriteDeadlineStartsWithTheResponse: a Backend call slower than WriteTimeout (a large
+// module's smoke test) still gets its answer written.
+func TestWriteDeadlineStartsWithTheResponse(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, httpapi.Options{WriteTimeout: 100 * time.Millisecond})
+	e.f.mu.Lock()
+	e.f.routeDelay = 300 * time.Millisecond
+	e.f.mu.Unlock()
+	resp, b := e.do("POST", httpapi.RunnersGroupPath+"/routes", tokenA, jsonCT, manifest("r", "s", nil))
+	wantCode(t, resp, b, http.StatusOK)
 }
