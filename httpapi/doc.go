@@ -35,8 +35,8 @@
 // Another tenant's task or runner is 404, never 403: the handlers pass the authenticated
 // tenant on every Backend call and the Backend finds objects by tenant and name.
 //
-// Streams (watch, events, logs) lift the server's read deadline once they begin and bound
-// each write by Options.WriteTimeout, so NewServer's server has no WriteTimeout to cut them;
+// Streams (watch, events, logs) bound each write by Options.WriteTimeout, so NewServer's
+// server has no WriteTimeout to cut them (and its ReadTimeout covers only the request);
 // an idle stream writes a keepalive (a blank NDJSON line, an SSE comment) every
 // Options.WatchKeepalive. The OpenAPI 3.1 document (OpenAPI, /openapi.json) merges abi's JSON
 // Schemas for the task spec; the package's tests validate every response against it.

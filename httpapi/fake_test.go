@@ -36,6 +36,8 @@ type fake struct {
 	revents  map[chan host.RunnerEvent]string
 	ready    error
 	failNext error // returned by the next create or apply
+	// routeDelay makes Route slow, as a smoke test of a large module is.
+	routeDelay time.Duration
 }
 
 func newFake() *fake {
@@ -329,6 +331,10 @@ func (f *fake) DeleteRunner(ctx context.Context, tenant, name string) error {
 
 func (f *fake) Route(ctx context.Context, tenant string, spec *abi.TaskSpec) ([]host.RouteVerdict, error) {
 	f.mu.Lock()
+	d := f.routeDelay
+	f.mu.Unlock()
+	time.Sleep(d)
+	f.mu.Lock()
 	defer f.mu.Unlock()
 	var vs []host.RouteVerdict
 	for _, r := range append(slices.Clone(f.runners[tenant]), f.runners[""]...) {
@@ -378,6 +384,12 @@ func (f *fake) Ready() error {
 func (f *fake) setReady(err error) {
 	f.mu.Lock()
 	f.ready = err
+	f.mu.Unlock()
+}
+
+func (f *fake) setRunners(tenant string, rs []host.RunnerInfo) {
+	f.mu.Lock()
+	f.runners[tenant] = rs
 	f.mu.Unlock()
 }
 

@@ -143,7 +143,7 @@ func (a *api) match(path string) (*route, string) {
 // ServeHTTP routes, authenticates, checks the method and the query, and runs the handler; an
 // error it returns before writing becomes a Status.
 func (a *api) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	w := &recorder{ResponseWriter: rw}
+	w := &recorder{ResponseWriter: rw, timeout: a.opt.WriteTimeout}
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -157,7 +157,6 @@ func (a *api) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}()
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(a.opt.WriteTimeout))
 	rt, name := a.match(r.URL.Path)
 	if rt == nil {
 		a.writeError(w, r, apiError(http.StatusNotFound, ReasonNotFound, "no resource at %s", r.URL.Path), objectRef{})
@@ -243,20 +242,29 @@ func checkQuery(raw string, allowed []string) (url.Values, error) {
 	return q, nil
 }
 
-// recorder remembers whether the response began; Unwrap keeps http.ResponseController
-// working through it.
+// recorder remembers whether the response began, and starts the write deadline when it
+// does: reading a large upload and validating it may take longer than writing the answer
+// should. Unwrap keeps http.ResponseController working through it.
 type recorder struct {
 	http.ResponseWriter
-	wrote bool
+	timeout time.Duration
+	wrote   bool
+}
+
+func (w *recorder) begin() {
+	if !w.wrote {
+		w.wrote = true
+		_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Now().Add(w.timeout))
+	}
 }
 
 func (w *recorder) WriteHeader(code int) {
-	w.wrote = true
+	w.begin()
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *recorder) Write(p []byte) (int, error) {
-	w.wrote = true
+	w.begin()
 	return w.ResponseWriter.Write(p)
 }
 

@@ -47,9 +47,9 @@ type Options struct {
 	PublicMetrics bool
 	// WatchKeepalive is the keepalive period of streams (0: DefaultWatchKeepalive).
 	WatchKeepalive time.Duration
-	// WriteTimeout bounds writing a response, and each write of a stream (0:
-	// DefaultWriteTimeout). It is applied per handler through http.ResponseController, so
-	// the server has no WriteTimeout that would cut long streams.
+	// WriteTimeout bounds writing a response, from its first byte, and each write of a
+	// stream (0: DefaultWriteTimeout). It is applied per handler through
+	// http.ResponseController, so the server has no WriteTimeout that would cut long streams.
 	WriteTimeout time.Duration
 	// ContinueKey signs list continuation tokens (HMAC-SHA256). Nil: a random key per New,
 	// so tokens do not survive a restart (they are then refused with 400, and the client

@@ -132,6 +132,10 @@ func (p *selParser) set() ([]string, error) {
 	if !p.take("(") {
 		return nil, fmt.Errorf("at offset %d: want '(' to open a set of values", p.i)
 	}
+	p.space()
+	if strings.HasPrefix(p.rest(), ")") {
+		return nil, fmt.Errorf("at offset %d: a set of values may not be empty", p.i)
+	}
 	var vs []string
 	for {
 		v, err := p.value()

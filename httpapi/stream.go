@@ -7,8 +7,9 @@ import (
 )
 
 // stream writes a long response (a watch, the runner events, a log): each write gets its own
-// write deadline, the request's read deadline is lifted (the server's ReadTimeout would
-// otherwise end the stream's context once it passed), and every write is flushed.
+// write deadline and is flushed. The server's ReadTimeout does not end it: net/http lifts the
+// read deadline once the request is read (its background read watches for the client
+// going), which TestWatchKeepaliveOutlivesReadTimeout holds it to.
 type stream struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
@@ -18,11 +19,6 @@ type stream struct {
 // startStream sends the 200 header of a stream of content type ct.
 func (a *api) startStream(w http.ResponseWriter, ct string) (*stream, error) {
 	s := &stream{w: w, rc: http.NewResponseController(w), timeout: a.opt.WriteTimeout}
-	// The body was read (or there is none): no read deadline applies from here on. The
-	// server still notices a client that goes (its background read ends the context).
-	if err := s.rc.SetReadDeadline(time.Time{}); err != nil && err != http.ErrNotSupported {
-		return nil, err
-	}
 	h := w.Header()
 	h.Set("Content-Type", ct)
 	h.Set("Cache-Control", "no-cache")
