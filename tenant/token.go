@@ -82,7 +82,14 @@ func ReadTokenFile(path string) (string, error) {
 // file exists (ReadTokenFile's checks apply), else generated and written with mode 0600.
 // created reports a new token, which serve prints once; on later starts it is reused.
 func LoadOrCreateToken(dataDir string) (token string, created bool, err error) {
-	path := filepath.Join(dataDir, TokenFile)
+	return LoadOrCreateSecret(filepath.Join(dataDir, TokenFile))
+}
+
+// LoadOrCreateSecret reads the secret (a token's worth of random bytes, as text) kept in the
+// file at path, mode 0600, or makes one and keeps it there: the no-config token, and serve's
+// key for signing list continuations, which thereby stay valid across restarts.
+func LoadOrCreateSecret(path string) (secret string, created bool, err error) {
+	dataDir := filepath.Dir(path)
 	tok, err := ReadTokenFile(path)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return tok, false, err

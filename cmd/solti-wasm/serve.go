@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/solti-wasm/solti-wasm/runtime"
 	"github.com/solti-wasm/solti-wasm/store/boltstore"
 	"github.com/solti-wasm/solti-wasm/store/memstore"
+	"github.com/solti-wasm/solti-wasm/tenant"
 )
 
 func newServeCmd(o *globalOptions) *cobra.Command {
@@ -123,7 +125,13 @@ func serve(ctx context.Context, o *globalOptions, f *serveFlags) error {
 		return fail(ExitFailure, "starting the host: %v", err)
 	}
 
-	handler := httpapi.New(h, p.set, httpapi.Options{Logger: log, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
+	// A kept key: a list's continue token stays valid across a restart.
+	key, _, err := tenant.LoadOrCreateSecret(filepath.Join(p.dataDir, continueKeyFile))
+	if err != nil {
+		shutdownHost(h, 0, log)
+		return fail(ExitFailure, "--data-dir %s: the continue-token key: %v", p.dataDir, err)
+	}
+	handler := httpapi.New(h, p.set, httpapi.Options{Logger: log, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ContinueKey: []byte(key)})
 	srv := httpapi.NewServer(p.listen, handler, httpapi.ServerOptions{Logger: log})
 	ln, err := net.Listen("tcp", p.listen)
 	if err != nil {

@@ -27,8 +27,12 @@ type serveFlags struct {
 // defaultGrace is how long serve's shutdown lets running tasks finish.
 const defaultGrace = 30 * time.Second
 
-// dbFile is the durable store's file in the data directory.
-const dbFile = "solti.db"
+// dbFile is the durable store's file in the data directory; continueKeyFile the key that
+// signs list continuation tokens (mode 0600).
+const (
+	dbFile          = "solti.db"
+	continueKeyFile = "continue.key"
+)
 
 // servePlan is what serve's flags resolve to, before anything starts.
 type servePlan struct {
