@@ -32,6 +32,9 @@ type Config struct {
 	CacheDir string
 	// Logger receives the host's logs. Nil discards them.
 	Logger *slog.Logger
+	// RegistryLogger receives the registries' logs (modules loaded, rejected, swapped,
+	// rolled back). Nil: Logger. A caller that reports LoadFailures itself quiets them.
+	RegistryLogger *slog.Logger
 	// Metrics gives each tenant its meters, labelled with its name. Nil: none.
 	Metrics Metrics
 	// Workers is how many tasks are routed and built at once (runs go on under the tenants'

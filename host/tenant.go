@@ -1,6 +1,7 @@
 package host
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"os"
@@ -119,7 +120,7 @@ func (h *Host) newTenant(ctx context.Context, t Tenant) (_ *tenantRT, err error)
 		sc := &scope{name: s.name, meta: map[string]*fileMeta{}}
 		sc.reg, err = registry.New(registry.Config{
 			Dir: s.dir, Runtime: tr.rt, Router: router.New(bc), Watch: !h.cfg.NoWatch,
-			Debounce: h.cfg.Debounce, Logger: h.log.With("tenant", t.Name, "scope", s.name),
+			Debounce: h.cfg.Debounce, Logger: cmp.Or(h.cfg.RegistryLogger, h.log).With("tenant", t.Name, "scope", s.name),
 		})
 		if err != nil {
 			return nil, &SetupError{Tenant: t.Name, Part: s.name + " runners", Err: err}
