@@ -164,7 +164,12 @@ func (r *recorder) endAttempt(ctx context.Context, st supervisor.Status) {
 	r.setStatus(ctx, func(s *store.TaskStatus) {
 		s.Phase, s.Attempt, s.ExitCode, s.Error = store.PhaseRunning, run.Attempt, run.ExitCode, run.Error
 	})
-	r.logs.add(LogEvent{Type: LogRunFinished, Attempt: run.Attempt, RunID: r.runID, Phase: string(run.Phase), ExitCode: run.ExitCode, Error: run.Error, Time: now})
+	ev := LogEvent{Type: LogRunFinished, Attempt: run.Attempt, RunID: r.runID, Phase: string(run.Phase), Outcome: string(st.Outcome),
+		ExitCode: run.ExitCode, Error: run.Error, Time: now}
+	if st.Outcome == router.OutcomeSuccess && st.Output != nil {
+		ev.Output = append([]byte{}, st.Output...)
+	}
+	r.logs.add(ev)
 }
 
 func outcomePhase(o router.TaskOutcome) store.Phase {
@@ -200,7 +205,7 @@ func (r *recorder) finish(st supervisor.Status, cause error) {
 		*s = store.TaskStatus{ObservedGeneration: r.gen, Phase: phase, Attempt: r.offset + st.Attempt,
 			ExitCode: st.ExitCode, Error: st.Error, FinishedAt: now}
 	})
-	r.logs.finish(LogEvent{})
+	r.logs.finish(LogEvent{}, st.Err)
 }
 
 func (r *recorder) put(ctx context.Context, run *store.Run) {

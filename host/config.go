@@ -32,6 +32,9 @@ type Config struct {
 	CacheDir string
 	// Logger receives the host's logs. Nil discards them.
 	Logger *slog.Logger
+	// RegistryLogger receives the registries' logs (modules loaded, rejected, swapped,
+	// rolled back). Nil: Logger. A caller that reports LoadFailures itself quiets them.
+	RegistryLogger *slog.Logger
 	// Metrics gives each tenant its meters, labelled with its name. Nil: none.
 	Metrics Metrics
 	// Workers is how many tasks are routed and built at once (runs go on under the tenants'
@@ -53,6 +56,9 @@ type Config struct {
 	// Debounce is the registries' hot-reload debounce (registry.Config.Debounce; 0: its
 	// default).
 	Debounce time.Duration
+	// NoWatch loads the runners directories once, at New, and does not watch them: a
+	// one-shot host (the run command) needs no hot reload, nor its watcher goroutines.
+	NoWatch bool
 	// RunInstanceCalls is runtime.Config.RunInstanceCalls for every tenant's runtime.
 	RunInstanceCalls int
 	// Now is the clock of the records' times. Nil: time.Now.
@@ -100,6 +106,7 @@ func (l Limits) withDefaults(d Limits) Limits {
 	l.CallFuel = cmp.Or(l.CallFuel, d.CallFuel)
 	l.RunFuel = cmp.Or(l.RunFuel, d.RunFuel)
 	l.CallTimeout = cmp.Or(l.CallTimeout, d.CallTimeout)
+	l.SupportsTimeout = cmp.Or(l.SupportsTimeout, d.SupportsTimeout)
 	l.MaxOutputBytes = cmp.Or(l.MaxOutputBytes, d.MaxOutputBytes)
 	return l
 }
@@ -139,7 +146,8 @@ func (c *Config) check() error {
 			return fmt.Errorf("host config: tenant %q: exec env: %w", t.Name, err)
 		}
 		l := t.Limits
-		if l.MaxRunning < 0 || l.MaxQueued < 0 || l.CreateRate < 0 || l.CreateBurst < 0 || l.MaxOutputBytes < 0 || l.CallTimeout < 0 {
+		if l.MaxRunning < 0 || l.MaxQueued < 0 || l.CreateRate < 0 || l.CreateBurst < 0 || l.MaxOutputBytes < 0 || l.SupportsTimeout < 0 ||
+			(l.CallTimeout < 0 && l.CallTimeout != runtime.NoCallTimeout) {
 			return fmt.Errorf("host config: tenant %q: negative limit", t.Name)
 		}
 	}

@@ -39,6 +39,7 @@ type Host struct {
 	stopping           atomic.Bool    // runs canceled now are interrupted, not canceled
 	mu                 sync.Mutex
 	active             map[store.Key]*active
+	cancels            map[store.Key]*cancelReq // CancelTask's requests, until their generation ends
 	logs               map[store.Key]*logBuffer
 	shutdownOnce       sync.Once
 	quit               chan struct{} // closed when the host has closed: log readers end
@@ -58,7 +59,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		return nil, err
 	}
 	h := &Host{cfg: cfg, st: cfg.Store, q: cfg.Queue, log: cfg.Logger, now: cfg.Now,
-		quit: make(chan struct{}), tenants: map[string]*tenantRT{}, active: map[store.Key]*active{}, logs: map[store.Key]*logBuffer{}}
+		quit: make(chan struct{}), tenants: map[string]*tenantRT{}, active: map[store.Key]*active{}, cancels: map[store.Key]*cancelReq{}, logs: map[store.Key]*logBuffer{}}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}

@@ -19,6 +19,9 @@ type logBuffer struct {
 	closed   bool   // the task is terminal: readers end once they caught up
 	closedAt time.Time
 	wake     chan struct{} // closed and replaced on every change
+	// err is the error value that ended the task's generation (TaskError), set before the
+	// buffer closes.
+	err error
 }
 
 // logBuf returns the task's buffer, making it on first use.
@@ -48,6 +51,9 @@ func (h *Host) dropLogs(k store.Key) {
 func (lb *logBuffer) add(ev LogEvent) {
 	lb.mu.Lock()
 	defer lb.mu.Unlock()
+	if lb.closed {
+		lb.err = nil
+	}
 	lb.closed = false
 	lb.push(ev)
 }
@@ -64,10 +70,12 @@ func (lb *logBuffer) push(ev LogEvent) {
 	lb.wake = make(chan struct{})
 }
 
-// finish appends ev when it has a type, then closes the buffer: the task is terminal.
-func (lb *logBuffer) finish(ev LogEvent) {
+// finish appends ev when it has a type, then closes the buffer: the task is terminal, and
+// err (nil on success) is what ended it.
+func (lb *logBuffer) finish(ev LogEvent, err error) {
 	lb.mu.Lock()
 	defer lb.mu.Unlock()
+	lb.err = err
 	if ev.Type != "" {
 		lb.push(ev)
 	}

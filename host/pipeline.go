@@ -101,6 +101,8 @@ func (h *Host) current(d store.Delivery, it store.Item) bool {
 	case t.UID == it.UID && t.Generation == it.Generation && !t.DeletionRequested &&
 		!(t.Status.ObservedGeneration == it.Generation && t.Status.Phase.Terminal()):
 		return true
+	default:
+		h.forgetCancel(t.Key, t.UID, it.Generation)
 	}
 	_ = d.Ack(h.workCtx)
 	return false
@@ -196,6 +198,14 @@ func (h *Host) start(tr *tenantRT, d store.Delivery, it store.Item) {
 	runCtx, cancel := context.WithCancelCause(h.runCtx)
 	a := &active{uid: t.UID, gen: t.Generation, cancel: cancel, done: make(chan struct{})}
 	h.mu.Lock()
+	c := h.cancels[t.Key]
+	if c != nil && c.uid == t.UID && c.gen == t.Generation { // canceled while it was built
+		h.mu.Unlock()
+		cancel(nil)
+		h.endCanceled(t, c)
+		_ = d.Ack(ctx)
+		return
+	}
 	h.active[t.Key] = a
 	h.mu.Unlock()
 	h.finishers.Add(1)
@@ -241,6 +251,9 @@ func (h *Host) endActive(k store.Key, a *active) {
 	h.mu.Lock()
 	if h.active[k] == a {
 		delete(h.active, k)
+	}
+	if c := h.cancels[k]; c != nil && c.uid == a.uid && c.gen == a.gen {
+		delete(h.cancels, k)
 	}
 	h.mu.Unlock()
 	close(a.done)
@@ -320,10 +333,16 @@ func (h *Host) updateTask(ctx context.Context, k store.Key, uid string, gen uint
 	}
 }
 
-// failEarly ends a task that failed before any attempt with reason, and acks it.
+// failEarly ends a task that failed before any attempt with reason, and acks it; one
+// canceled meanwhile (CancelTask) ends canceled instead.
 func (h *Host) failEarly(d store.Delivery, t *store.Task, reason string, cause error) {
 	ctx := h.workCtx
 	if ctx.Err() != nil {
+		return
+	}
+	if c := h.cancelRequested(t); c != nil {
+		h.endCanceled(t, c)
+		_ = d.Ack(ctx)
 		return
 	}
 	msg := cause.Error()
@@ -336,7 +355,7 @@ func (h *Host) failEarly(d store.Delivery, t *store.Task, reason string, cause e
 		h.log.Warn("recording a task's failure", "tenant", t.Tenant, "task", t.Name, "err", err)
 	}
 	h.log.Info("task failed before any attempt", "tenant", t.Tenant, "task", t.Name, "reason", reason, "err", msg)
-	h.logBuf(t.Key).finish(LogEvent{Type: LogRunFinished, Phase: string(store.PhaseFailed), Error: msg, Time: now})
+	h.logBuf(t.Key).finish(LogEvent{Type: LogRunFinished, Phase: string(store.PhaseFailed), Error: msg, Time: now}, cause)
 	_ = d.Ack(ctx)
 }
 

@@ -253,3 +253,18 @@ func (h *Host) RunnerEvents(ctx context.Context, tenant string) (<-chan RunnerEv
 	}()
 	return out, nil
 }
+
+// LoadFailures lists the tenant's module files that failed to load and serve nothing, its
+// own first, then the shared ones: each *runtime.LoadError names the file, the stage and
+// the cause.
+func (h *Host) LoadFailures(tenant string) ([]*runtime.LoadError, error) {
+	tr, err := h.tenant(tenant)
+	if err != nil {
+		return nil, err
+	}
+	var out []*runtime.LoadError
+	for _, sc := range tr.scopes {
+		out = append(out, sc.reg.Failed()...)
+	}
+	return out, nil
+}

@@ -248,6 +248,7 @@ func (h *Host) DeleteTask(ctx context.Context, k store.Key, uid string, rv store
 		}
 	}
 	h.dropLogs(k)
+	h.forgetCancel(k, uid, 0)
 	return nil
 }
 

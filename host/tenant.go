@@ -1,9 +1,9 @@
 package host
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -74,7 +74,7 @@ func (h *Host) newTenant(ctx context.Context, t Tenant) (_ *tenantRT, err error)
 	var obs runtime.Observer
 	if h.cfg.Metrics != nil {
 		if taskMetrics, obs, err = h.cfg.Metrics.Tenant(t.Name); err != nil {
-			return nil, fmt.Errorf("tenant %q: metrics: %w", t.Name, err)
+			return nil, &SetupError{Tenant: t.Name, Part: "metrics", Err: err}
 		}
 		if taskMetrics == nil {
 			taskMetrics = router.NoopMetrics{}
@@ -93,10 +93,11 @@ func (h *Host) newTenant(ctx context.Context, t Tenant) (_ *tenantRT, err error)
 		Engine:   h.cfg.Engine,
 		CacheDir: h.cfg.CacheDir,
 		Limits: runtime.Limits{
-			MaxMemoryPages: lim.MaxMemoryPages,
-			CallFuel:       lim.CallFuel,
-			RunFuel:        lim.RunFuel,
-			CallTimeout:    lim.CallTimeout,
+			MaxMemoryPages:  lim.MaxMemoryPages,
+			CallFuel:        lim.CallFuel,
+			RunFuel:         lim.RunFuel,
+			CallTimeout:     lim.CallTimeout,
+			SupportsTimeout: lim.SupportsTimeout,
 		},
 		Logger:           h.log.With("tenant", t.Name),
 		Observer:         tr.meters,
@@ -104,25 +105,25 @@ func (h *Host) newTenant(ctx context.Context, t Tenant) (_ *tenantRT, err error)
 		MemoryBudget:     tr.budget,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("tenant %q: runtime: %w", t.Name, err)
+		return nil, &SetupError{Tenant: t.Name, Part: "runtime", Err: err}
 	}
 	defer func() {
 		if err != nil {
 			tr.close(context.Background())
 		}
 	}()
-	bc := router.BuildContext{Env: hostEnv(t.Capabilities.Env), Metrics: taskMetrics, NextSeq: h.st.NextRunSeq}
+	bc := router.BuildContext{Env: overlay(hostEnv(t.Capabilities.Env), t.BuildEnv), Metrics: taskMetrics, NextSeq: h.st.NextRunSeq}
 	for _, s := range []struct{ name, dir string }{{ScopeTenant, t.Runners}, {ScopeShared, h.cfg.SharedRunners}} {
 		if s.dir == "" {
 			continue
 		}
 		sc := &scope{name: s.name, meta: map[string]*fileMeta{}}
 		sc.reg, err = registry.New(registry.Config{
-			Dir: s.dir, Runtime: tr.rt, Router: router.New(bc), Watch: true,
-			Debounce: h.cfg.Debounce, Logger: h.log.With("tenant", t.Name, "scope", s.name),
+			Dir: s.dir, Runtime: tr.rt, Router: router.New(bc), Watch: !h.cfg.NoWatch,
+			Debounce: h.cfg.Debounce, Logger: cmp.Or(h.cfg.RegistryLogger, h.log).With("tenant", t.Name, "scope", s.name),
 		})
 		if err != nil {
-			return nil, fmt.Errorf("tenant %q: %s runners: %w", t.Name, s.name, err)
+			return nil, &SetupError{Tenant: t.Name, Part: s.name + " runners", Err: err}
 		}
 		events, _ := sc.reg.Subscribe(256) // ended by the registry's Close
 		h.bg.Add(1)
@@ -134,16 +135,20 @@ func (h *Host) newTenant(ctx context.Context, t Tenant) (_ *tenantRT, err error)
 		}()
 		tr.scopes = append(tr.scopes, sc)
 		if err = sc.reg.Start(ctx); err != nil {
-			return nil, fmt.Errorf("tenant %q: %s runners: %w", t.Name, s.name, err)
+			return nil, &SetupError{Tenant: t.Name, Part: s.name + " runners", Err: err}
 		}
 	}
 	grants, err := mountGrants(t.Name, t.Capabilities.WasiMounts)
 	if err != nil {
 		return nil, err
 	}
+	execEnv := hostEnvList(t.Capabilities.Env)
+	if t.Capabilities.InheritEnv {
+		execEnv = os.Environ()
+	}
 	tr.exe = &executor.Config{
 		Exec:      executor.ExecPolicy{Allow: t.Capabilities.Exec, Env: t.Capabilities.ExecEnv, Cwd: t.Capabilities.ExecCwd},
-		ExecEnv:   hostEnvList(t.Capabilities.Env),
+		ExecEnv:   execEnv,
 		Runtime:   tr.rt,
 		ModuleDir: t.Capabilities.WasiDir,
 		Mounts:    grants,
@@ -160,6 +165,21 @@ func hostEnv(names []string) abi.Env {
 		if v, ok := os.LookupEnv(n); ok {
 			m[n] = v
 		}
+	}
+	return abi.EnvFromMap(m)
+}
+
+// overlay is base with over's values on top (over wins).
+func overlay(base, over abi.Env) abi.Env {
+	if len(over) == 0 {
+		return base
+	}
+	m := map[string]string{}
+	for _, kv := range base {
+		m[kv.Key] = kv.Value
+	}
+	for _, kv := range over {
+		m[kv.Key] = kv.Value
 	}
 	return abi.EnvFromMap(m)
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/solti-wasm/solti-wasm/abi"
 )
 
 // Errors of the pipeline, beside the store's (store.ErrNotFound, ErrExists, ErrConflict,
@@ -14,6 +16,18 @@ var (
 	// ErrNotReady: the store is not open or the runners are not loaded yet (HTTP 503).
 	ErrNotReady = errors.New("host is not ready")
 )
+
+// SetupError is a tenant's part that New could not set up: Part is "metrics", "runtime",
+// "tenant runners" or "shared runners".
+type SetupError struct {
+	Tenant, Part string
+	Err          error
+}
+
+func (e *SetupError) Error() string { return fmt.Sprintf("tenant %q: %s: %v", e.Tenant, e.Part, e.Err) }
+
+// Unwrap returns the cause.
+func (e *SetupError) Unwrap() error { return e.Err }
 
 // QuotaError is a tenant limit that refused a request (HTTP 429 with Retry-After).
 type QuotaError struct {
@@ -46,10 +60,15 @@ type LogEvent struct {
 	Stream    string `json:"stream,omitempty"`
 	Line      string `json:"line,omitempty"`
 	Truncated bool   `json:"truncated,omitempty"`
-	// Phase, ExitCode and Error are a finished run's.
+	// Phase, Outcome (success, failure, timeout or canceled), ExitCode and Error are a
+	// finished run's.
 	Phase    string `json:"phase,omitempty"`
+	Outcome  string `json:"outcome,omitempty"`
 	ExitCode *int   `json:"exitCode,omitempty"`
 	Error    string `json:"error,omitempty"`
+	// Output is a successful guest run's result, whole (not on the wire: the run's record
+	// keeps its tail), for a reader in the host's process.
+	Output []byte `json:"-"`
 	// Skipped is a lagged event's count of dropped events.
 	Skipped uint64 `json:"skipped,omitempty"`
 	// Time is when the event happened.
@@ -127,6 +146,9 @@ type Tenant struct {
 	Limits  Limits
 	// Capabilities are what the tenant's plans may do on the host.
 	Capabilities Capabilities
+	// BuildEnv are values every build of the tenant's tasks gets in its env, over the task's
+	// own and the host variables Capabilities.Env lets through (the run command's --env).
+	BuildEnv abi.Env
 }
 
 // Limits bound one tenant. Zero fields take the host's defaults (DefaultLimits).
@@ -144,10 +166,12 @@ type Limits struct {
 	MaxMemoryPages      uint32
 	MaxTotalMemoryPages uint32
 	// CallFuel and RunFuel are the fuel budgets per call and per run; CallTimeout bounds each
-	// call (runs are bounded by the task's timeout).
-	CallFuel    int64
-	RunFuel     int64
-	CallTimeout time.Duration
+	// call (runs are bounded by the task's timeout; runtime.NoCallTimeout: no deadline), and
+	// SupportsTimeout each supports call (runtime.Limits' fields; 0: the runtime's default).
+	CallFuel        int64
+	RunFuel         int64
+	CallTimeout     time.Duration
+	SupportsTimeout time.Duration
 	// MaxOutputBytes bounds the output kept per run (the tail is kept).
 	MaxOutputBytes int
 }
@@ -167,4 +191,8 @@ type Capabilities struct {
 	// Env names the host environment variables that pass through to the tenant's builds and
 	// exec plans; none by default.
 	Env []string
+	// InheritEnv starts exec plans from the host process's whole environment instead of
+	// Env's variables alone (the plan's env still needs ExecEnv's grants): for a host whose
+	// only tenant is its own user, the run command.
+	InheritEnv bool
 }

@@ -29,15 +29,8 @@ type runnerSet struct {
 // the file, the stage and the cause. It fails (ExitNoRunner) only when dir is not a directory
 // or no module loaded.
 func loadRunners(ctx context.Context, rt *runtime.Runtime, dir string, env abi.Env, warn io.Writer) (*runnerSet, error) {
-	// The registry refuses a missing directory too; checking first gives the flag's name
-	// and a plainer message.
-	switch fi, err := os.Stat(dir); {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, fail(ExitNoRunner, "--runners %s: no such directory", dir)
-	case err != nil:
-		return nil, fail(ExitNoRunner, "--runners %s: %w", dir, err)
-	case !fi.IsDir():
-		return nil, fail(ExitNoRunner, "--runners %s: not a directory", dir)
+	if err := checkRunnersDir(dir); err != nil {
+		return nil, err
 	}
 	// The registry's loading rules (routing order, order file, duplicate names, sample smoke
 	// test) are watch's, so run, route and a hot-reloading host agree on a directory.
@@ -71,6 +64,20 @@ func (s *runnerSet) addFailed(err error, warn io.Writer) {
 	fmt.Fprintf(warn, "warning: module not loaded: %s\n", safeLine(le.Error()))
 }
 
+// checkRunnersDir fails (ExitNoRunner) unless dir is a directory. The registry refuses a
+// missing directory too; checking first gives the flag's name and a plainer message.
+func checkRunnersDir(dir string) error {
+	switch fi, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return fail(ExitNoRunner, "--runners %s: no such directory", dir)
+	case err != nil:
+		return fail(ExitNoRunner, "--runners %s: %w", dir, err)
+	case !fi.IsDir():
+		return fail(ExitNoRunner, "--runners %s: not a directory", dir)
+	}
+	return nil
+}
+
 // module returns the loaded module named name.
 func (s *runnerSet) module(name string) *runtime.Module {
 	for _, m := range s.modules {
@@ -84,13 +91,19 @@ func (s *runnerSet) module(name string) *runtime.Module {
 // readTask reads and validates the task file at path. Errors exit with ExitInvalidTask and
 // name the file and, through router.ParseRequest, the field or the line and column.
 func readTask(path string) (*router.Request, error) {
+	_, req, err := readTaskData(path)
+	return req, err
+}
+
+// readTaskData is readTask that also returns the file's bytes.
+func readTaskData(path string) ([]byte, *router.Request, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fail(ExitInvalidTask, "task file: %w", err)
+		return nil, nil, fail(ExitInvalidTask, "task file: %w", err)
 	}
 	req, err := router.ParseRequest(data)
 	if err != nil {
-		return nil, fail(ExitInvalidTask, "task file %s: %w", path, err)
+		return nil, nil, fail(ExitInvalidTask, "task file %s: %w", path, err)
 	}
-	return req, nil
+	return data, req, nil
 }

@@ -81,7 +81,7 @@ func TestRunPrinterNeverBlocksALine(t *testing.T) {
 	go func() {
 		defer close(done)
 		for i := range n {
-			p.line(supervisor.Attempt{Number: 1}, supervisor.Line{Stream: supervisor.Stdout, Text: strconv.Itoa(i)})
+			p.line(runLine{Attempt: 1, Stream: string(supervisor.Stdout), Text: strconv.Itoa(i)})
 		}
 	}()
 	select {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,9 +19,12 @@ import (
 
 	"github.com/solti-wasm/solti-wasm/abi"
 	"github.com/solti-wasm/solti-wasm/executor"
+	"github.com/solti-wasm/solti-wasm/host"
 	"github.com/solti-wasm/solti-wasm/registry"
 	"github.com/solti-wasm/solti-wasm/router"
 	"github.com/solti-wasm/solti-wasm/runtime"
+	"github.com/solti-wasm/solti-wasm/store"
+	"github.com/solti-wasm/solti-wasm/store/memstore"
 	"github.com/solti-wasm/solti-wasm/supervisor"
 )
 
@@ -140,15 +144,17 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 	if err != nil {
 		return err
 	}
-	grants, err := parseWasiMounts(f.wasiMounts)
-	if err != nil {
+	if _, err := parseWasiMounts(f.wasiMounts); err != nil {
 		return err
 	}
 	if err := executor.ValidatePatterns(f.execEnv); err != nil {
 		return usageError("--exec-env: %v", err)
 	}
-	req, err := readTask(taskPath)
+	data, req, err := readTaskData(taskPath)
 	if err != nil {
+		return err
+	}
+	if err := checkRunnersDir(f.runners); err != nil {
 		return err
 	}
 
@@ -163,29 +169,238 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 		return err
 	}
 	defer ms.Close()
-	o.runInstanceCalls = f.warmRuns
-	rt, err := o.newRuntime(ctx)
-	if err != nil {
-		return err
+	wasiDir := f.wasiDir
+	if wasiDir == "" {
+		wasiDir = filepath.Join(f.runners, "wasi")
 	}
-	defer rt.Close(context.Background())
 
 	endProgress := o.progress("loading the runners in "+f.runners, f.output)
-	set, err := loadRunners(ctx, rt, f.runners, env, progressGuard{o})
+	h, closeHost, err := newRunHost(ctx, o, f, env, wasiDir, ms)
 	endProgress()
+	if err != nil {
+		if ctx.Err() != nil {
+			return canceled(ctx)
+		}
+		return err
+	}
+	defer closeHost()
+	failed, _ := h.LoadFailures(runTenant)
+	for _, le := range failed {
+		fmt.Fprintf(progressGuard{o}, "warning: module not loaded: %s\n", safeLine(le.Error()))
+	}
 	if ctx.Err() != nil {
 		return canceled(ctx)
 	}
+	if runners, _ := h.Runners(ctx, runTenant); len(runners) == 0 {
+		if len(failed) == 0 {
+			return fail(ExitNoRunner, "--runners %s: no runner module loaded: the directory has no *.wasm file", f.runners)
+		}
+		return fail(ExitNoRunner, "--runners %s: no runner module loaded: all %d *.wasm files failed (see the warnings above)", f.runners, len(failed))
+	}
+	if err := h.Start(ctx); err != nil {
+		return fail(ExitFailure, "%w", err)
+	}
+	m := &abi.Task{Metadata: abi.ObjectMeta{Name: "run"}}
+	if mt, err := abi.ParseTask(data); err == nil {
+		m = mt
+	}
+	// The spec is stored as the file has it: the host parses it as readTask did.
+	t, err := h.CreateTask(ctx, runTenant, m, data)
 	if err != nil {
+		if ctx.Err() != nil {
+			return canceled(ctx)
+		}
+		return fail(ExitFailure, "%s: %w", taskPath, err)
+	}
+	f2 := &runFollow{o: o, h: h, key: t.Key, runners: f.runners, rec: &runRecord{Lines: []runLine{}}}
+	f2.p = &runPrinter{w: o.stdout, text: f.output == outputText, rec: f2.rec}
+	defer f2.p.stopLive() // on every path: the writer goroutine must end
+	if err := f2.follow(ctx, t.UID, req.Spec); err != nil {
 		return err
 	}
-	built, err := set.router.Build(ctx, req)
-	if ctx.Err() != nil {
-		return canceled(ctx) // a canceled supports call reads as "no runner": say what happened
+	return f2.report(ctx, taskPath, wasiDir)
+}
+
+// runTenant is the one tenant of run's host.
+const runTenant = "default"
+
+// newRunHost makes run's host: one tenant whose runners, capabilities and build env are the
+// flags', over an in-memory store, loading the runners once (no hot reload). closeHost shuts
+// it down (the task is terminal by then: nothing to wait for) and closes the store.
+func newRunHost(ctx context.Context, o *globalOptions, f *runFlags, env abi.Env, wasiDir string, ms *metricsServer) (_ *host.Host, closeHost func(), err error) {
+	callTimeout := o.callTimeout
+	if callTimeout == 0 {
+		callTimeout = runtime.NoCallTimeout
+	}
+	caps := host.Capabilities{Exec: f.allowExec, ExecEnv: f.execEnv, ExecCwd: f.execCwd, WasiMounts: f.wasiMounts, InheritEnv: true}
+	if fi, err := os.Stat(wasiDir); err == nil && fi.IsDir() {
+		caps.WasiDir = wasiDir
+	} else {
+		// No such directory: wasi plans are refused, naming it (the host wants an existing one).
+		caps.WasiDir = ""
+	}
+	st, q := memstore.New(), memstore.NewQueue(0)
+	defer func() {
+		if err != nil {
+			_ = q.Close()
+			_ = st.Close()
+		}
+	}()
+	cfg := host.Config{
+		Store: st, Queue: q,
+		Tenants: []host.Tenant{{Name: runTenant, Runners: f.runners, Capabilities: caps, BuildEnv: env,
+			Limits: host.Limits{MaxMemoryPages: o.maxMemoryPages, CallTimeout: callTimeout, SupportsTimeout: o.supportsTimeout, MaxRunning: 1}}},
+		Engine: string(o.engine), CacheDir: o.cacheDir, Logger: o.logger,
+		RegistryLogger:   slog.New(slog.DiscardHandler), // run reports the load failures itself
+		RunInstanceCalls: f.warmRuns, NoWatch: true, Workers: 1,
+		// Every line stays for the report, as the JSON form keeps them all.
+		LogEvents: 1 << 24,
+	}
+	if ms != nil {
+		cfg.Metrics = host.MetricsFunc(func(string) (router.MetricsBackend, runtime.Observer, error) { return ms.metrics, ms.metrics, nil })
+	}
+	h, err := host.New(ctx, cfg)
+	var se *host.SetupError
+	switch {
+	case errors.As(err, &se) && se.Part == "runtime":
+		return nil, nil, usageError("--cache-dir %q: %w (--cache-dir=\"\" disables the cache)", o.cacheDir, se.Err)
+	case errors.As(err, &se):
+		return nil, nil, fail(ExitNoRunner, "--runners %s: %w", f.runners, se.Err)
+	case err != nil:
+		return nil, nil, fail(ExitFailure, "%w", err)
+	}
+	return h, func() {
+		_ = h.Shutdown(context.Background())
+		_ = q.Close()
+		_ = st.Close()
+	}, nil
+}
+
+// runFollow follows run's task through the host: its log events live, then its status.
+type runFollow struct {
+	o       *globalOptions
+	h       *host.Host
+	key     store.Key
+	runners string
+	rec     *runRecord
+	p       *runPrinter
+
+	headed  bool
+	last    *host.LogEvent // the last finished attempt (or the cancellation before any)
+	pending *host.LogEvent // a finished attempt, said to restart when the next one starts
+	start   time.Time
+}
+
+// follow prints the task's log events until the task is terminal. The first signal cancels
+// the task (it still ends, and is reported, through the host).
+func (r *runFollow) follow(ctx context.Context, uid string, spec *abi.TaskSpec) error {
+	lctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := r.h.TaskLogs(lctx, r.key, 0)
+	if err != nil {
+		return fail(ExitFailure, "following the task: %w", err)
+	}
+	sig := ctx.Done()
+	for {
+		select {
+		case <-sig:
+			sig = nil
+			_ = r.h.CancelTask(context.Background(), r.key, uid, context.Cause(ctx))
+		case ev, ok := <-events:
+			if !ok {
+				return nil
+			}
+			if err := r.event(ev, spec); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (r *runFollow) event(ev host.LogEvent, spec *abi.TaskSpec) error {
+	switch ev.Type {
+	case host.LogRunStarted:
+		if !r.headed {
+			if err := r.header(); err != nil {
+				return err
+			}
+			r.p.startLive()
+			timeout := time.Duration(spec.TimeoutMs) * time.Millisecond
+			r.o.logger.Info("run started", "runId", r.rec.RunID, "runner", r.rec.Runner, "module", r.rec.Module, "plan", r.rec.Plan.Type(), "timeout", timeout)
+			r.start = ev.Time
+		}
+		if r.pending != nil && ev.Attempt > r.pending.Attempt {
+			r.p.restart(r.pending)
+		}
+		r.pending = nil
+	case host.LogChunk:
+		r.p.line(runLine{Attempt: ev.Attempt, Stream: ev.Stream, Text: ev.Line, Truncated: ev.Truncated})
+	case host.LogRunFinished:
+		e := ev
+		r.last = &e
+		if ev.Attempt > 0 {
+			r.pending = &e
+		}
+		if ev.Outcome == string(router.OutcomeSuccess) && ev.Output != nil {
+			r.rec.output = ev.Output
+		}
+	case host.LogLagged:
+		r.p.lost(ev.Skipped)
+	}
+	return nil
+}
+
+// header reads the plan the host persisted before the first attempt and prints the report's
+// header; false when the task has none (it failed before its plan was built).
+func (r *runFollow) header() error {
+	if r.headed {
+		return nil
+	}
+	t, err := r.h.GetTask(context.Background(), r.key)
+	if err != nil {
+		return fail(ExitFailure, "reading the task: %w", err)
+	}
+	if t.Plan == nil {
+		return nil
+	}
+	plan, err := abi.ParsePlan(t.Plan.Plan)
+	if err != nil {
+		return fail(ExitFailure, "the task's plan: %w", err)
+	}
+	rec := r.rec
+	rec.RunID, rec.Runner, rec.Plan = t.Plan.RunID, t.Plan.Runner, plan
+	runners, _ := r.h.Runners(context.Background(), runTenant)
+	for _, ri := range runners {
+		if ri.Name == rec.Runner {
+			rec.Module = filepath.Join(r.runners, ri.File)
+		}
+	}
+	r.headed = true
+	if err := r.p.header(); err != nil {
+		return fail(ExitFailure, "writing the report: %w", err)
+	}
+	return nil
+}
+
+// report prints the summary of the terminal task, or fails as run always did for a task that
+// never got a plan to run.
+func (r *runFollow) report(ctx context.Context, taskPath, wasiDir string) error {
+	end := time.Now()
+	t, err := r.h.GetTask(context.Background(), r.key)
+	if err != nil {
+		return fail(ExitFailure, "reading the task: %w", err)
+	}
+	st := t.Status
+	terr := r.h.TaskError(r.key)
+	if terr == nil && st.Error != "" {
+		terr = errors.New(st.Error)
+	}
+	if err := r.header(); err != nil {
+		return err
 	}
 	var nr *router.NoRunnerError
 	switch {
-	case errors.As(err, &nr):
+	case st.Reason == host.ReasonRunnerNotFound && errors.As(terr, &nr):
 		// A fault counts as no, so without these lines nothing says why a runner that
 		// should have taken the task did not.
 		for _, f := range nr.Faults {
@@ -193,85 +408,48 @@ func runTask(ctx context.Context, o *globalOptions, f *runFlags, taskPath string
 			if ce := (*runtime.CallError)(nil); errors.As(f.Err, &ce) {
 				args = []any{"runner", f.Runner, "module", ce.Path, "export", ce.Export, "cause", oneLine(ce.Err.Error())}
 			}
-			o.logger.Warn("supports failed", args...)
+			r.o.logger.Warn("supports failed", args...)
 		}
-		return fail(ExitNoRunner, "%s: %w (solti-wasm route explains each runner's verdict)", taskPath, err)
-	case err != nil:
-		return fail(ExitNoRunner, "%s: %w", taskPath, err)
+		return fail(ExitNoRunner, "%s: %w (solti-wasm route explains each runner's verdict)", taskPath, terr)
+	case st.Reason == host.ReasonRunnerNotFound || st.Reason == host.ReasonRunnerBuildFailed:
+		return fail(ExitNoRunner, "%s: %w", taskPath, terr)
+	case !r.headed && st.Phase == store.PhaseCanceled:
+		return canceled(ctx)
+	case !r.headed || st.Reason == host.ReasonPlanNotExecutable || st.Reason == host.ReasonInvalidSpec:
+		return fail(ExitFailure, "%s: %w", taskPath, terr)
 	}
-
-	wasiDir := f.wasiDir
-	if wasiDir == "" {
-		wasiDir = filepath.Join(f.runners, "wasi")
-	}
-	exe := &executor.Config{
-		Exec:      executor.ExecPolicy{Allow: f.allowExec, Env: f.execEnv, Cwd: f.execCwd},
-		ExecEnv:   os.Environ(),
-		Runtime:   rt,
-		ModuleDir: wasiDir,
-		Mounts:    grants,
-	}
-	mod := set.module(built.Runner.Name())
-	// The built runner is the registry's version of the module: it streams the guest's lines
-	// and holds the version while the run lasts.
-	task, rtype, err := exe.Task(built)
-	if err != nil {
-		return fail(ExitFailure, "%s: %w", taskPath, err)
-	}
-
-	rec := &runRecord{RunID: built.RunID.ID, Runner: built.Runner.Name(), Module: mod.Path(), Plan: built.Plan, Lines: []runLine{}}
-	p := &runPrinter{w: o.stdout, text: f.output == outputText, rec: rec}
-	if err := p.header(); err != nil {
-		return fail(ExitFailure, "writing the report: %w", err)
-	}
-	// A plan the policy refuses is not submitted: no attempt, no task metrics.
-	if err := exe.Check(built.Plan); err != nil {
-		rec.notExecuted(err, wasiDir)
-		o.logger.Info("run not executed", "runId", rec.RunID, "runner", rec.Runner, "plan", built.Plan.Type(), "reason", err)
-		if err := p.summary(); err != nil {
+	rec := r.rec
+	if st.Reason == host.ReasonPolicyDenied { // refused before any attempt: no task metrics
+		rec.notExecuted(terr, wasiDir)
+		r.o.logger.Info("run not executed", "runId", rec.RunID, "runner", rec.Runner, "plan", rec.Plan.Type(), "reason", terr)
+		if err := r.p.summary(); err != nil {
 			return fail(ExitFailure, "writing the report: %w", err)
 		}
 		return reported(ExitNotExecuted)
 	}
-	p.startLive()
-	defer p.stopLive() // on every path: the writer goroutine must end
-
-	var metrics router.MetricsBackend
-	if ms != nil {
-		metrics = ms.metrics
+	if !r.start.IsZero() {
+		rec.duration = end.Sub(r.start)
 	}
-	sup := supervisor.New(supervisor.Config{Metrics: metrics})
-	defer sup.Close(context.Background())
-	timeout := time.Duration(req.Spec.TimeoutMs) * time.Millisecond
-	o.logger.Info("run started", "runId", rec.RunID, "runner", rec.Runner, "module", rec.Module, "plan", built.Plan.Type(), "timeout", timeout)
-	start := time.Now()
-	h, err := sup.Submit(ctx, supervisor.Job{
-		RunID: rec.RunID, Spec: req.Spec, Task: task, RunnerType: rtype,
-		OnLine: p.line, OnStatus: p.status,
-	})
-	if err != nil {
-		return fail(ExitFailure, "%s: %w", taskPath, err)
-	}
-	<-h.Done()
-	st := h.Status()
-	rec.duration = time.Since(start)
 	rec.DurationMs = durationMs(rec.duration)
-	rec.Phase, rec.Outcome, rec.Attempts, rec.ExitCode = string(st.Phase), string(st.Outcome), st.Attempt, st.ExitCode
-	if st.Output != nil {
-		rec.output, rec.Output = st.Output, jsonOrString(st.Output)
+	rec.Phase, rec.Attempts, rec.ExitCode = string(st.Phase), st.Attempt, st.ExitCode
+	if r.last != nil {
+		rec.Outcome = r.last.Outcome
 	}
-	if st.Err != nil {
-		msg := oneLine(st.Err.Error())
+	if rec.output != nil {
+		rec.Output = jsonOrString(rec.output)
+	}
+	if st.Error != "" {
+		msg := oneLine(st.Error)
 		rec.Error = &msg
 	}
-	if errors.Is(st.Err, executor.ErrPolicy) { // checked above, so only if the policy's view changed
-		rec.notExecuted(st.Err, wasiDir)
+	if errors.Is(terr, executor.ErrPolicy) { // checked before, so only if the policy's view changed
+		rec.notExecuted(terr, wasiDir)
 	}
-	o.logger.Info("run finished", "runId", rec.RunID, "phase", rec.Phase, "outcome", rec.Outcome, "attempts", rec.Attempts, "duration", rec.duration)
-	if err := p.summary(); err != nil {
+	r.o.logger.Info("run finished", "runId", rec.RunID, "phase", rec.Phase, "outcome", rec.Outcome, "attempts", rec.Attempts, "duration", rec.duration)
+	if err := r.p.summary(); err != nil {
 		return fail(ExitFailure, "writing the report: %w", err)
 	}
-	return reported(exitForPhase(st))
+	return reported(exitForPhase(st.Phase, terr))
 }
 
 // The report's phase and outcome for a plan the host's policy refused.
@@ -330,17 +508,17 @@ func parseWasiMounts(flags []string) ([]executor.MountGrant, error) {
 	return grants, nil
 }
 
-// exitForPhase maps a task's final status to the exit code.
-func exitForPhase(st supervisor.Status) int {
-	switch st.Phase {
-	case supervisor.PhaseSucceeded:
+// exitForPhase maps a task's final phase, and the error that ended it, to the exit code.
+func exitForPhase(phase store.Phase, err error) int {
+	switch phase {
+	case store.PhaseSucceeded:
 		return ExitOK
-	case supervisor.PhaseTimeout:
+	case store.PhaseTimeout:
 		return ExitTimeout
-	case supervisor.PhaseCanceled:
+	case store.PhaseCanceled:
 		return ExitCanceled
 	}
-	if errors.Is(st.Err, executor.ErrPolicy) {
+	if errors.Is(err, executor.ErrPolicy) {
 		return ExitNotExecuted
 	}
 	return ExitFailure // failed, exhausted
@@ -364,6 +542,8 @@ type runPrinter struct {
 	live    chan string   // text lines for the writer goroutine; nil before startLive
 	done    chan struct{} // closed when the writer has written everything
 	dropped int           // lines that found the queue full
+	// lostLines are lines the host dropped before they were read (a LogLagged event).
+	lostLines uint64
 }
 
 // liveQueue is how many live lines may wait for a slow stdout.
@@ -433,13 +613,13 @@ func (p *runPrinter) header() error {
 // JSON the line has "truncated": true.
 const truncatedMark = " [truncated]"
 
-var streamTags = map[supervisor.Stream]string{supervisor.Stdout: "stdout", supervisor.Stderr: "stderr", supervisor.Log: "log   "}
+var streamTags = map[string]string{string(supervisor.Stdout): "stdout", string(supervisor.Stderr): "stderr", string(supervisor.Log): "log   "}
 
 // line records a live line, and prints it in text mode.
-func (p *runPrinter) line(a supervisor.Attempt, l supervisor.Line) {
+func (p *runPrinter) line(l runLine) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.rec.Lines = append(p.rec.Lines, runLine{Attempt: a.Number, Stream: string(l.Stream), Text: l.Text, Truncated: l.Truncated})
+	p.rec.Lines = append(p.rec.Lines, l)
 	if p.live != nil {
 		mark := ""
 		if l.Truncated {
@@ -453,20 +633,27 @@ func (p *runPrinter) line(a supervisor.Attempt, l supervisor.Line) {
 	}
 }
 
-// status prints each attempt that will be retried, as it ends.
-func (p *runPrinter) status(st supervisor.Status) {
-	if !p.text || st.Phase != supervisor.PhasePending || st.Attempt == 0 {
+// lost counts lines the host's log buffer dropped before this reader got them.
+func (p *runPrinter) lost(n uint64) {
+	p.mu.Lock()
+	p.lostLines += n
+	p.mu.Unlock()
+}
+
+// restart prints an attempt that was retried: it is printed as the next attempt starts.
+func (p *runPrinter) restart(ev *host.LogEvent) {
+	if !p.text {
 		return
 	}
 	msg := ""
-	if st.Error != "" {
-		msg = ": " + safeLine(st.Error)
+	if ev.Error != "" {
+		msg = ": " + safeLine(ev.Error)
 	}
 	p.mu.Lock()
 	live := p.live
 	p.mu.Unlock()
-	if live != nil { // not dropped, and not under p.mu: a restart may wait for the terminal
-		live <- fmt.Sprintf("attempt %d: %s%s; restarting\n", st.Attempt, st.Outcome, msg)
+	if live != nil { // not dropped, and not under p.mu
+		live <- fmt.Sprintf("attempt %d: %s%s; restarting\n", ev.Attempt, ev.Outcome, msg)
 	}
 }
 
@@ -476,6 +663,9 @@ func (p *runPrinter) summary() error {
 	defer p.mu.Unlock()
 	if p.dropped > 0 {
 		p.printf("(%d line%s not printed live: stdout was not read fast enough; --output json keeps every line)\n", p.dropped, plural(p.dropped))
+	}
+	if p.lostLines > 0 {
+		p.printf("(%d log event%s lost: the host's log buffer overflowed before they were read)\n", p.lostLines, plural(int(p.lostLines)))
 	}
 	r := p.rec
 	if !p.text {
