@@ -47,13 +47,14 @@ func (o *fuelObserver) last(export string) runtime.CallStats {
 }
 
 // Loop-free recursion, a tight loop, a memory.grow loop and host-call loops all stop once
-// they have used their budget, long before the (distant) deadline, and the module serves on.
+// they have used their budget, long before the (distant) deadlines, supports's own included
+// (its 100 ms default is nearer than 20M units on a loaded machine), and the module serves on.
 func TestFuelStopsHogs(t *testing.T) {
 	ctx := context.Background()
 	const budget = 20_000_000
 	obs := &fuelObserver{}
 	rt := newRuntime(t, runtime.Config{Observer: obs, Limits: runtime.Limits{
-		CallTimeout: time.Minute, CallFuel: budget, RunFuel: budget, FuelSlice: 1_000_000}})
+		CallTimeout: time.Minute, SupportsTimeout: time.Minute, CallFuel: budget, RunFuel: budget, FuelSlice: 1_000_000}})
 	req := fixtureRequest(t)
 	supports := func(m *runtime.Module) error { _, err := m.Supports(ctx, req); return err }
 	build := func(m *runtime.Module) error {
