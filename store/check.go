@@ -51,3 +51,15 @@ func CheckRun(r *Run) error {
 	}
 	return nil
 }
+
+// CheckPrecondition checks a conditional write's expected uid and revision ("" and 0: any)
+// against the stored task cur: ErrConflict, naming what differs, when one does not match.
+func CheckPrecondition(cur *Task, uid string, want Revision) error {
+	if uid != "" && uid != cur.UID {
+		return fmt.Errorf("task %s/%s: %w: uid is %s, not %s", cur.Tenant, cur.Name, ErrConflict, cur.UID, uid)
+	}
+	if want != 0 && want != cur.ResourceVersion {
+		return fmt.Errorf("task %s/%s: %w: revision is %d, not %d", cur.Tenant, cur.Name, ErrConflict, cur.ResourceVersion, want)
+	}
+	return nil
+}

@@ -69,7 +69,7 @@ func (s *Store) UpdateTask(ctx context.Context, t *store.Task, want store.Revisi
 		if cur == nil {
 			return refuse(notFound(t.Key))
 		}
-		if err := precondition(cur, t.UID, want); err != nil {
+		if err := store.CheckPrecondition(cur, t.UID, want); err != nil {
 			return refuse(err)
 		}
 		n := t.Clone()
@@ -84,17 +84,6 @@ func (s *Store) UpdateTask(ctx context.Context, t *store.Task, want store.Revisi
 		return nil, err
 	}
 	return out.Clone(), nil
-}
-
-// precondition checks a conditional write's expected uid and revision against cur.
-func precondition(cur *store.Task, uid string, want store.Revision) error {
-	if uid != "" && uid != cur.UID {
-		return fmt.Errorf("task %s/%s: %w: uid is %s, not %s", cur.Tenant, cur.Name, store.ErrConflict, cur.UID, uid)
-	}
-	if want != 0 && want != cur.ResourceVersion {
-		return fmt.Errorf("task %s/%s: %w: revision is %d, not %d", cur.Tenant, cur.Name, store.ErrConflict, cur.ResourceVersion, want)
-	}
-	return nil
 }
 
 // DeleteTask removes a task and its runs, durably. It returns the task as the Deleted
@@ -112,7 +101,7 @@ func (s *Store) DeleteTask(ctx context.Context, k store.Key, uid string, want st
 		if cur == nil {
 			return refuse(notFound(k))
 		}
-		if err := precondition(cur, uid, want); err != nil {
+		if err := store.CheckPrecondition(cur, uid, want); err != nil {
 			return refuse(err)
 		}
 		if err := w.remove(cur); err != nil {

@@ -140,7 +140,7 @@ func (s *Store) UpdateTask(ctx context.Context, t *store.Task, want store.Revisi
 	if e == nil {
 		return nil, fmt.Errorf("task %s/%s: %w", n.Tenant, n.Name, store.ErrNotFound)
 	}
-	if err := precondition(e.task, n.UID, want); err != nil {
+	if err := store.CheckPrecondition(e.task, n.UID, want); err != nil {
 		return nil, err
 	}
 	n.UID = e.task.UID
@@ -149,17 +149,6 @@ func (s *Store) UpdateTask(ctx context.Context, t *store.Task, want store.Revisi
 	e.slot = store.SpecSlot(n.Spec)
 	s.commit(store.EventModified, n)
 	return n.Clone(), nil
-}
-
-// precondition checks a conditional write's expected uid and revision against cur.
-func precondition(cur *store.Task, uid string, want store.Revision) error {
-	if uid != "" && uid != cur.UID {
-		return fmt.Errorf("task %s/%s: %w: uid is %s, not %s", cur.Tenant, cur.Name, store.ErrConflict, cur.UID, uid)
-	}
-	if want != 0 && want != cur.ResourceVersion {
-		return fmt.Errorf("task %s/%s: %w: revision is %d, not %d", cur.Tenant, cur.Name, store.ErrConflict, cur.ResourceVersion, want)
-	}
-	return nil
 }
 
 // DeleteTask removes a task and its runs. The returned task, like the Deleted event's, is
@@ -178,7 +167,7 @@ func (s *Store) DeleteTask(ctx context.Context, k store.Key, uid string, want st
 	if e == nil {
 		return nil, fmt.Errorf("task %s/%s: %w", k.Tenant, k.Name, store.ErrNotFound)
 	}
-	if err := precondition(e.task, uid, want); err != nil {
+	if err := store.CheckPrecondition(e.task, uid, want); err != nil {
 		return nil, err
 	}
 	s.remove(e)
