@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -33,6 +35,8 @@ func FuzzInstrument(f *testing.F) {
 			f.Add(b)
 		}
 	}
+	// A start function that traps: wazero names it by index, which the pass moves up by one.
+	f.Add([]byte("\x00asm\x01\x00\x00\x00\x01\x04\x01\x60\x00\x00\x03\x02\x01\x00\x08\x01\x00\x0a\x05\x01\x03\x00\x00\x0b"))
 	ctx := context.Background()
 	plainRT := fuzzRuntime(f, true)
 	fuelRT := fuzzRuntime(f, false)
@@ -67,10 +71,31 @@ func FuzzInstrument(f *testing.F) {
 		if !finished {
 			return
 		}
+		got = renumber(got, pm.ImportedFuncs)
 		if !slices.Equal(got, want) {
 			t.Fatalf("outcomes differ:\ninstrumented %q\noriginal     %q", got, want)
 		}
 	})
+}
+
+// funcIndex is how wazero names a function by index in an error ("start function[84]").
+var funcIndex = regexp.MustCompile(`function\[(\d+)\]`)
+
+// renumber maps the function indices in the instrumented module's outcomes back to the
+// original's: the refill import takes index firstDefined, so every defined function's index
+// is one more than it was.
+func renumber(outcomes []string, firstDefined uint32) []string {
+	out := make([]string, len(outcomes))
+	for i, o := range outcomes {
+		out[i] = funcIndex.ReplaceAllStringFunc(o, func(m string) string {
+			n, err := strconv.ParseUint(m[len("function["):len(m)-1], 10, 32)
+			if err != nil || uint32(n) <= firstDefined {
+				return m
+			}
+			return fmt.Sprintf("function[%d]", n-1)
+		})
+	}
+	return out
 }
 
 // fuzzRuntime is a wazero runtime with stub solti imports and WASI; the original modules run
