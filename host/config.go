@@ -35,6 +35,9 @@ type Config struct {
 	// RegistryLogger receives the registries' logs (modules loaded, rejected, swapped,
 	// rolled back). Nil: Logger. A caller that reports LoadFailures itself quiets them.
 	RegistryLogger *slog.Logger
+	// NoTenantAttr leaves the tenant attribute out of the runtimes' logs: for a host whose
+	// one tenant is its user (the run command), whose logs read as before the host existed.
+	NoTenantAttr bool
 	// Metrics gives each tenant its meters, labelled with its name. Nil: none.
 	Metrics Metrics
 	// Workers is how many tasks are routed and built at once (runs go on under the tenants'

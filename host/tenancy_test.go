@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/solti-wasm/solti-wasm/abi"
+	"github.com/solti-wasm/solti-wasm/executor"
 	"github.com/solti-wasm/solti-wasm/host"
 	"github.com/solti-wasm/solti-wasm/runtime"
 	"github.com/solti-wasm/solti-wasm/store"
@@ -149,6 +150,10 @@ func TestExecAndWasiPlans(t *testing.T) {
 	task = waitTask(t, denied, key("a", "exec"), "terminal", isTerminal)
 	if task.Status.Phase != store.PhaseFailed || task.Status.Reason != host.ReasonPolicyDenied || task.Status.Attempt != 0 {
 		t.Errorf("exec without the grant: %+v, want PolicyDenied before any attempt", task.Status)
+	}
+	var pe *executor.PolicyError
+	if err := denied.TaskError(key("a", "exec")); !errors.As(err, &pe) || pe.Policy != executor.PolicyExec || pe.Name != "echo" {
+		t.Errorf("TaskError %v, want the exec policy's refusal of echo", err)
 	}
 
 	wasiDir := runnersDir(t, fixtures+"wasi-echo.wasm")

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -99,7 +100,7 @@ func (h *Host) newTenant(ctx context.Context, t Tenant) (_ *tenantRT, err error)
 			CallTimeout:     lim.CallTimeout,
 			SupportsTimeout: lim.SupportsTimeout,
 		},
-		Logger:           h.log.With("tenant", t.Name),
+		Logger:           tr.logger(h.log, h.cfg.NoTenantAttr),
 		Observer:         tr.meters,
 		RunInstanceCalls: h.cfg.RunInstanceCalls,
 		MemoryBudget:     tr.budget,
@@ -156,6 +157,14 @@ func (h *Host) newTenant(ctx context.Context, t Tenant) (_ *tenantRT, err error)
 	tr.sup = supervisor.New(supervisor.Config{Metrics: taskMetrics})
 	tr.limiter = rate.NewLimiter(rate.Limit(lim.CreateRate), lim.CreateBurst)
 	return tr, nil
+}
+
+// logger is base with the tenant's attribute, unless untagged.
+func (tr *tenantRT) logger(base *slog.Logger, untagged bool) *slog.Logger {
+	if untagged {
+		return base
+	}
+	return base.With("tenant", tr.name)
 }
 
 // hostEnv is the host environment variables a tenant lets through, for its builds.

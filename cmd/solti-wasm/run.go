@@ -233,11 +233,10 @@ func newRunHost(ctx context.Context, o *globalOptions, f *runFlags, env abi.Env,
 		callTimeout = runtime.NoCallTimeout
 	}
 	caps := host.Capabilities{Exec: f.allowExec, ExecEnv: f.execEnv, ExecCwd: f.execCwd, WasiMounts: f.wasiMounts, InheritEnv: true}
+	// The host wants an existing directory; without one, wasi plans are refused by policy
+	// and the report's hint names wasiDir.
 	if fi, err := os.Stat(wasiDir); err == nil && fi.IsDir() {
 		caps.WasiDir = wasiDir
-	} else {
-		// No such directory: wasi plans are refused, naming it (the host wants an existing one).
-		caps.WasiDir = ""
 	}
 	st, q := memstore.New(), memstore.NewQueue(0)
 	defer func() {
@@ -252,7 +251,7 @@ func newRunHost(ctx context.Context, o *globalOptions, f *runFlags, env abi.Env,
 			Limits: host.Limits{MaxMemoryPages: o.maxMemoryPages, CallTimeout: callTimeout, SupportsTimeout: o.supportsTimeout, MaxRunning: 1}}},
 		Engine: string(o.engine), CacheDir: o.cacheDir, Logger: o.logger,
 		RegistryLogger:   slog.New(slog.DiscardHandler), // run reports the load failures itself
-		RunInstanceCalls: f.warmRuns, NoWatch: true, Workers: 1,
+		RunInstanceCalls: f.warmRuns, NoWatch: true, Workers: 1, NoTenantAttr: true,
 		// Every line stays for the report, as the JSON form keeps them all.
 		LogEvents: 1 << 24,
 	}
