@@ -812,7 +812,7 @@ func TestLogLevel(t *testing.T) {
 	dir := runnersDir(t, map[string]string{"ok.wasm": fixture("ok")})
 	task := fixtureTask(t, 1000)
 	r := cli(t, "--log-level", "info", "run", "--runners", dir, task)
-	expect(t, r, exitOK, nil, []string{"level=INFO msg=building tenant=default runner=fixture-ok export=build"})
+	expect(t, r, exitOK, nil, []string{"level=INFO msg=building runner=fixture-ok export=build"})
 	r = cli(t, "run", "--runners", dir, task) // default warn: silent
 	expect(t, r, exitOK, nil, nil)
 	if r.stderr != "" {
