@@ -130,9 +130,20 @@ func TestApplyGenerationsAndDelete(t *testing.T) {
 	if len(runs) != 2 || runs[0].Generation != 1 || runs[0].Phase != store.PhaseCanceled || runs[1].Generation != 2 {
 		t.Errorf("runs %+v, want generation 1 canceled, then generation 2", runs)
 	}
+	before, err := h.GetTask(t.Context(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
 	same, _, err := h.ApplyTask(t.Context(), "a", m2, raw2, "", 0)
-	if err != nil || same.Generation != 2 {
-		t.Errorf("apply the same spec: generation %d, %v", same.Generation, err)
+	if err != nil || same.Generation != 2 || same.ResourceVersion != before.ResourceVersion {
+		t.Errorf("apply the same manifest: generation %d, resourceVersion %d (was %d), %v; want 2, unchanged",
+			same.Generation, same.ResourceVersion, before.ResourceVersion, err)
+	}
+	m3, raw3 := manifest(t, "looper", fixtureSpec("s", 50000, ""))
+	m3.Metadata.Labels = map[string]string{"team": "blue"}
+	relabeled, _, err := h.ApplyTask(t.Context(), "a", m3, raw3, "", 0)
+	if err != nil || relabeled.Generation != 2 || relabeled.ResourceVersion <= before.ResourceVersion || relabeled.Labels["team"] != "blue" {
+		t.Errorf("apply new labels: %+v, %v; want generation 2, a newer resourceVersion, the label", relabeled, err)
 	}
 	if _, _, err := h.ApplyTask(t.Context(), "a", m2, raw2, "not-the-uid", 0); !errorsIs(err, store.ErrConflict) {
 		t.Errorf("apply with a wrong uid: %v, want ErrConflict", err)

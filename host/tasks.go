@@ -69,6 +69,9 @@ func (h *Host) ApplyTask(ctx context.Context, tenant string, m *abi.Task, spec j
 				return nil, false, err
 			}
 		}
+		if !changed && maps.Equal(old.Labels, m.Metadata.Labels) && maps.Equal(old.Annotations, m.Metadata.Annotations) {
+			return old, false, nil // a no-op apply writes nothing: no commit, no new resourceVersion
+		}
 		t := *old
 		t.Labels, t.Annotations = maps.Clone(m.Metadata.Labels), maps.Clone(m.Metadata.Annotations)
 		if changed {
