@@ -42,6 +42,11 @@ type recorder struct {
 	cur     *store.Run
 	tail    []byte
 	fuel    int64
+	// ended is the attempt that ended and is not yet stored, with its log event: it is
+	// written with the task status that follows it (a retry's wait, or the end), one commit
+	// for the transition.
+	ended    *store.Run
+	endedLog LogEvent
 }
 
 func (h *Host) newRecorder(tr *tenantRT, t *store.Task, b *router.Built, runs []*store.Run) *recorder {
@@ -110,7 +115,9 @@ func (r *recorder) appendTail(p []byte) {
 }
 
 // status records the supervisor's status changes: an attempt started (running with a new
-// attempt number), or ended (its outcome set: still running, then pending or terminal).
+// attempt number; its run and the task's status in one write), ended (its outcome set: kept
+// until what follows is known), then a retry's wait (pending: the ended run is written with
+// the task showing that attempt's result) or the end (finish writes it).
 func (r *recorder) status(st supervisor.Status) {
 	ctx := context.Background() // records of a canceled run are still written
 	r.mu.Lock()
@@ -118,6 +125,7 @@ func (r *recorder) status(st supervisor.Status) {
 	r.mu.Unlock()
 	switch {
 	case isNew:
+		r.flush(ctx, nil) // not expected: a new attempt comes after a pending status
 		now := r.h.now()
 		r.mu.Lock()
 		r.started = st.Attempt
@@ -128,23 +136,26 @@ func (r *recorder) status(st supervisor.Status) {
 		r.cur, r.tail, r.fuel = run, nil, 0
 		cp := *run
 		r.mu.Unlock()
-		r.put(ctx, &cp)
-		r.setStatus(ctx, func(s *store.TaskStatus) {
+		r.write(ctx, func(s *store.TaskStatus) {
 			*s = store.TaskStatus{ObservedGeneration: r.gen, Phase: store.PhaseRunning, Attempt: cp.Attempt}
-		})
+		}, &cp)
 		r.logs.add(LogEvent{Type: LogRunStarted, Attempt: cp.Attempt, RunID: r.runID, Time: now})
+	case st.Phase == supervisor.PhasePending && st.Attempt > 0:
+		r.endAttempt(st)
+		r.flush(ctx, nil)
 	case st.Attempt > 0 && st.Outcome != "": // the attempt ended
-		r.endAttempt(ctx, st)
+		r.endAttempt(st)
 	}
 }
 
-// endAttempt finishes the run in progress, if any, with st's outcome.
-func (r *recorder) endAttempt(ctx context.Context, st supervisor.Status) {
+// endAttempt finishes the run in progress, if any, with st's outcome, and keeps it for
+// flush.
+func (r *recorder) endAttempt(st supervisor.Status) {
 	now := r.h.now()
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	run := r.cur
 	if run == nil || st.Outcome == "" || st.Attempt != r.started {
-		r.mu.Unlock()
 		return
 	}
 	r.cur = nil
@@ -158,17 +169,34 @@ func (r *recorder) endAttempt(ctx context.Context, st supervisor.Status) {
 		run.Phase, run.Error = store.PhaseInterrupted, errStopInterrupted
 	}
 	run.OutputTail = append([]byte(nil), r.tail...)
-	r.mu.Unlock()
-	r.put(ctx, run)
-	// Until the next attempt or the end, the task shows its last attempt's result.
-	r.setStatus(ctx, func(s *store.TaskStatus) {
-		s.Phase, s.Attempt, s.ExitCode, s.Error = store.PhaseRunning, run.Attempt, run.ExitCode, run.Error
-	})
 	ev := LogEvent{Type: LogRunFinished, Attempt: run.Attempt, RunID: r.runID, Phase: string(run.Phase), Outcome: string(st.Outcome),
 		ExitCode: run.ExitCode, Error: run.Error, Time: now}
 	if st.Outcome == router.OutcomeSuccess && st.Output != nil {
 		ev.Output = append([]byte{}, st.Output...)
 	}
+	r.ended, r.endedLog = run, ev
+}
+
+// flush writes the ended attempt's run with the status change (nil: the task shows that
+// attempt's result, still running, until the next attempt or the end), then logs its end.
+// With no ended attempt it writes change alone, if any.
+func (r *recorder) flush(ctx context.Context, change func(*store.TaskStatus)) {
+	r.mu.Lock()
+	run, ev := r.ended, r.endedLog
+	r.ended = nil
+	r.mu.Unlock()
+	if run == nil {
+		if change != nil {
+			r.write(ctx, change, nil)
+		}
+		return
+	}
+	if change == nil {
+		change = func(s *store.TaskStatus) {
+			s.Phase, s.Attempt, s.ExitCode, s.Error = store.PhaseRunning, run.Attempt, run.ExitCode, run.Error
+		}
+	}
+	r.write(ctx, change, run)
 	r.logs.add(ev)
 }
 
@@ -184,16 +212,16 @@ func outcomePhase(o router.TaskOutcome) store.Phase {
 	return store.PhaseFailed
 }
 
-// finish records the task's end under the supervisor: its terminal status, unless the host
-// canceled it (superseded or deleted: the newer state is the task's; stopping: the task stays
-// unfinished, its attempt recorded as interrupted, for the next start).
+// finish records the task's end under the supervisor: its last run with its terminal
+// status, unless the host canceled it (superseded or deleted: the newer state is the task's;
+// stopping: the task stays unfinished, its attempt recorded as interrupted, for the next
+// start).
 func (r *recorder) finish(st supervisor.Status, cause error) {
 	ctx := context.Background()
-	r.endAttempt(ctx, st)
-	if errors.Is(cause, errSuperseded) || errors.Is(cause, errDeleted) {
-		return
-	}
-	if r.h.stopping.Load() && st.Phase == supervisor.PhaseCanceled {
+	r.endAttempt(st)
+	if errors.Is(cause, errSuperseded) || errors.Is(cause, errDeleted) ||
+		(r.h.stopping.Load() && st.Phase == supervisor.PhaseCanceled) {
+		r.flush(ctx, nil)
 		return
 	}
 	phase := store.Phase(st.Phase)
@@ -201,22 +229,17 @@ func (r *recorder) finish(st supervisor.Status, cause error) {
 		phase = store.PhaseExhausted
 	}
 	now := r.h.now()
-	r.setStatus(ctx, func(s *store.TaskStatus) {
+	r.flush(ctx, func(s *store.TaskStatus) {
 		*s = store.TaskStatus{ObservedGeneration: r.gen, Phase: phase, Attempt: r.offset + st.Attempt,
 			ExitCode: st.ExitCode, Error: st.Error, FinishedAt: now}
 	})
 	r.logs.finish(LogEvent{}, st.Err)
 }
 
-func (r *recorder) put(ctx context.Context, run *store.Run) {
-	if err := r.h.st.PutRun(ctx, run); err != nil {
-		r.h.log.Warn("recording a run", "tenant", r.key.Tenant, "task", r.key.Name, "run", run.Seq, "err", err)
-	}
-}
-
-// setStatus changes the task's status if it is still this generation.
-func (r *recorder) setStatus(ctx context.Context, change func(*store.TaskStatus)) {
-	_, err := r.h.updateTask(ctx, r.key, r.uid, r.gen, func(t *store.Task) { change(&t.Status) })
+// write changes the task's status, if it is still this generation, with run (when not nil)
+// in the same commit.
+func (r *recorder) write(ctx context.Context, change func(*store.TaskStatus), run *store.Run) {
+	_, err := r.h.updateTaskWithRun(ctx, r.key, r.uid, r.gen, func(t *store.Task) { change(&t.Status) }, run)
 	if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
 		r.h.log.Warn("recording a task's status", "tenant", r.key.Tenant, "task", r.key.Name, "err", err)
 	}

@@ -315,17 +315,34 @@ func (h *Host) savePlan(ctx context.Context, t *store.Task, b *router.Built) (*s
 // conflicts; it fails with store.ErrConflict when the task moved to another generation or
 // uid, ErrNotFound when it is gone.
 func (h *Host) updateTask(ctx context.Context, k store.Key, uid string, gen uint64, change func(*store.Task)) (*store.Task, error) {
+	return h.updateTaskWithRun(ctx, k, uid, gen, change, nil)
+}
+
+// updateTaskWithRun is updateTask that stores run (when not nil) in the same commit. A run
+// of a task that moved to another generation is still stored, alone: it records an attempt
+// of the task's uid that did happen.
+func (h *Host) updateTaskWithRun(ctx context.Context, k store.Key, uid string, gen uint64, change func(*store.Task), run *store.Run) (*store.Task, error) {
 	for {
 		t, err := h.st.GetTask(ctx, k)
 		if err != nil {
 			return nil, err
 		}
 		if t.UID != uid || t.Generation != gen {
+			if run != nil && t.UID == uid {
+				if err := h.st.PutRun(ctx, run); err != nil {
+					return nil, err
+				}
+			}
 			return nil, fmt.Errorf("task %s/%s: %w: now generation %d", k.Tenant, k.Name, store.ErrConflict, t.Generation)
 		}
 		change(t)
 		t.Status.UpdatedAt = h.now()
-		nt, err := h.st.UpdateTask(ctx, t, t.ResourceVersion)
+		var nt *store.Task
+		if run != nil {
+			nt, err = h.st.UpdateTaskWithRun(ctx, t, t.ResourceVersion, run)
+		} else {
+			nt, err = h.st.UpdateTask(ctx, t, t.ResourceVersion)
+		}
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}

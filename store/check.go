@@ -52,6 +52,21 @@ func CheckRun(r *Run) error {
 	return nil
 }
 
+// CheckRunOf reports what makes t and r unstorable together, wrapping ErrInvalid:
+// CheckTask's and CheckRun's reasons, or r naming another task.
+func CheckRunOf(t *Task, r *Run) error {
+	if err := CheckTask(t); err != nil {
+		return err
+	}
+	if err := CheckRun(r); err != nil {
+		return err
+	}
+	if r.Tenant != t.Tenant || r.Task != t.Name {
+		return fmt.Errorf("run of task %s/%s: %w: stored with task %s/%s", r.Tenant, r.Task, ErrInvalid, t.Tenant, t.Name)
+	}
+	return nil
+}
+
 // CheckPrecondition checks a conditional write's expected uid and revision ("" and 0: any)
 // against the stored task cur: ErrConflict, naming what differs, when one does not match.
 func CheckPrecondition(cur *Task, uid string, want Revision) error {

@@ -222,6 +222,13 @@ type Store interface {
 	// UpdateTask replaces a task if its stored ResourceVersion is want (0: any), else
 	// ErrConflict; ErrNotFound when absent. Durable on return.
 	UpdateTask(ctx context.Context, t *Task, want Revision) (*Task, error)
+	// UpdateTaskWithRun is UpdateTask that also stores r (as PutRun does) in the same
+	// commit: a transition's run record and the task's status are durable together, and a
+	// refused update stores neither. r must be a run of t's task (CheckRunOf). A backend
+	// that cannot commit two records at once writes r first: a run with no status to match
+	// is what recovery reads as an interrupted attempt, while a status naming an attempt
+	// that has no run would lose it.
+	UpdateTaskWithRun(ctx context.Context, t *Task, want Revision, r *Run) (*Task, error)
 	// DeleteTask removes a task and its runs if its uid and revision match (empty uid, 0
 	// revision: any), else ErrConflict; ErrNotFound when absent. Durable on return. It
 	// returns the task as the Deleted event carries it.

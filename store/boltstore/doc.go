@@ -2,9 +2,10 @@
 // keeps its tasks in.
 //
 // Durability: a write returns only after the bbolt transaction holding it committed with
-// fsync. Concurrent writes are coalesced into one transaction with bbolt's Batch
-// (Options.MaxBatchDelay, MaxBatchSize), so that one fsync acknowledges many writes and
-// durability does not cap throughput.
+// fsync. Concurrent writes are group-committed: one goroutine runs every write that queued
+// while the previous transaction was committing in one transaction (at most
+// Options.MaxBatchSize), so that one fsync acknowledges many writes and durability does not
+// cap throughput, while a lone write waits for no timer.
 //
 // Revisions and the run-id sequence are persisted: the revision in every write's
 // transaction, the run-id sequence as a high-water mark reserved in blocks

@@ -29,8 +29,9 @@ type Store struct {
 	db     *bolt.DB
 	closed bool
 
-	feed *feed.Feed
-	pub  *publisher
+	group *committer
+	feed  *feed.Feed
+	pub   *publisher
 	// floor is the newest revision whose event is no longer on disk.
 	floor atomic.Uint64
 
@@ -86,6 +87,7 @@ func open(path string, opt Options, sc schema) (*Store, error) {
 			}
 		}
 	}
+	s.group = newCommitter(s, opt.MaxBatchSize)
 	return s, nil
 }
 
@@ -107,8 +109,6 @@ func (s *Store) openDB(path string) (*bolt.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
-	db.MaxBatchDelay = s.opt.MaxBatchDelay
-	db.MaxBatchSize = s.opt.MaxBatchSize
 	return db, nil
 }
 
@@ -132,8 +132,10 @@ func u64(b []byte) uint64 {
 // Path is the store's file.
 func (s *Store) Path() string { return s.path }
 
-// Close ends every watch, waits for writes in flight and closes the file.
+// Close ends every watch, commits the writes already queued, waits for those in flight and
+// closes the file; later writes are store.ErrClosed.
 func (s *Store) Close() error {
+	s.group.stop()
 	s.gate.Lock()
 	if s.closed {
 		s.gate.Unlock()

@@ -4,13 +4,9 @@ import "time"
 
 // Options tune a Store; the zero value takes every default.
 type Options struct {
-	// MaxBatchDelay is how long a write waits for others to share its transaction and fsync
-	// (default 1ms: a lone writer pays 1ms more than an fsync, while under load one fsync
-	// acknowledges up to MaxBatchSize writes).
-	MaxBatchDelay time.Duration
-	// MaxBatchSize is how many writes one transaction takes at most before it commits
-	// without waiting for MaxBatchDelay (default 256: a transaction of that many tasks
-	// stays a few hundred KiB, and a full batch commits at once).
+	// MaxBatchSize is how many queued writes one transaction takes at most (default 256: a
+	// transaction of that many tasks stays a few hundred KiB). Writes are group-committed:
+	// a transaction takes what queued while the previous one committed, with no delay.
 	MaxBatchSize int
 	// FeedEvents bounds the events kept on disk for watches (default 100000). Watch or a
 	// list continuation from an older revision is store.ErrExpired.
@@ -37,9 +33,6 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.MaxBatchDelay <= 0 {
-		o.MaxBatchDelay = time.Millisecond
-	}
 	if o.MaxBatchSize <= 0 {
 		o.MaxBatchSize = 256
 	}

@@ -18,9 +18,9 @@ func (s *Store) PutRun(ctx context.Context, r *store.Run) error {
 	if err := store.CheckRun(r); err != nil {
 		return err
 	}
-	rec, err := json.Marshal(r)
+	rec, err := encodeRun(r)
 	if err != nil {
-		return fmt.Errorf("boltstore: encode run %s/%s %d: %w", r.Tenant, r.Task, r.Seq, err)
+		return err
 	}
 	return s.write(ctx, true, func(w *txn) error {
 		t, err := getTask(w.tx, store.Key{Tenant: r.Tenant, Name: r.Task})
@@ -32,6 +32,14 @@ func (s *Store) PutRun(ctx context.Context, r *store.Run) error {
 		}
 		return w.tx.Bucket(bucketRuns).Put(runKey(r.TaskUID, r.Seq), rec)
 	})
+}
+
+func encodeRun(r *store.Run) ([]byte, error) {
+	rec, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: encode run %s/%s %d: %w", r.Tenant, r.Task, r.Seq, err)
+	}
+	return rec, nil
 }
 
 // taskRuns reads the runs of the task with uid, in Seq order.

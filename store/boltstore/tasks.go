@@ -60,6 +60,27 @@ func (s *Store) UpdateTask(ctx context.Context, t *store.Task, want store.Revisi
 	if err := store.CheckTask(t); err != nil {
 		return nil, err
 	}
+	return s.update(ctx, t, want, nil)
+}
+
+// UpdateTaskWithRun is UpdateTask that also stores r, in the same transaction.
+func (s *Store) UpdateTaskWithRun(ctx context.Context, t *store.Task, want store.Revision, r *store.Run) (*store.Task, error) {
+	if err := store.CheckRunOf(t, r); err != nil {
+		return nil, err
+	}
+	return s.update(ctx, t, want, r)
+}
+
+// update replaces t's task and, when r is set, stores r with it (dropped if it is a run of
+// another uid, as PutRun drops it).
+func (s *Store) update(ctx context.Context, t *store.Task, want store.Revision, r *store.Run) (*store.Task, error) {
+	var run []byte
+	if r != nil {
+		var err error
+		if run, err = encodeRun(r); err != nil {
+			return nil, err
+		}
+	}
 	var out *store.Task
 	err := s.write(ctx, true, func(w *txn) error {
 		cur, err := getTask(w.tx, t.Key)
@@ -74,6 +95,11 @@ func (s *Store) UpdateTask(ctx context.Context, t *store.Task, want store.Revisi
 		}
 		n := t.Clone()
 		n.UID, n.CreatedAt = cur.UID, cur.CreatedAt
+		if r != nil && r.TaskUID == n.UID {
+			if err := w.tx.Bucket(bucketRuns).Put(runKey(r.TaskUID, r.Seq), run); err != nil {
+				return err
+			}
+		}
 		if err := w.commit(store.EventModified, n); err != nil {
 			return err
 		}

@@ -33,44 +33,44 @@ func (r *refusal) Error() string { return r.err.Error() }
 
 func refuse(err error) error { return &refusal{err} }
 
-// write runs op in a durable transaction (batched with concurrent writes when batch is
-// set) and returns once it committed with fsync and its events are published. op must
-// check before it writes: a refusal must leave the transaction untouched.
+// write runs op in a durable transaction (shared with concurrent writes through the group
+// committer when batch is set) and returns once it committed with fsync and its events are
+// published. op must check before it writes: a refusal must leave the transaction untouched.
 func (s *Store) write(ctx context.Context, batch bool, op func(w *txn) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	var refused error
 	var last store.Revision
-	err := s.use(func(db *bolt.DB) error {
-		run := db.Update
-		if batch {
-			run = db.Batch
-		}
-		return run(func(tx *bolt.Tx) error {
-			// Batch may run this more than once: start from scratch each time.
-			refused, last = nil, 0
-			w := &txn{tx: tx, s: s, now: s.opt.Now()}
-			if err := op(w); err != nil {
-				if r := (*refusal)(nil); errors.As(err, &r) {
-					refused = r.err
-					return nil
-				}
-				return err
-			}
-			if len(w.events) == 0 {
+	run := func(tx *bolt.Tx) error {
+		// A failed batch runs this again alone: start from scratch each time.
+		refused, last = nil, 0
+		w := &txn{tx: tx, s: s, now: s.opt.Now()}
+		if err := op(w); err != nil {
+			if r := (*refusal)(nil); errors.As(err, &r) {
+				refused = r.err
 				return nil
 			}
-			floor, err := w.finish()
-			if err != nil {
-				return err
-			}
-			last = w.rev
-			events := w.events
-			tx.OnCommit(func() { s.pub.add(events, floor) })
+			return err
+		}
+		if len(w.events) == 0 {
 			return nil
-		})
-	})
+		}
+		floor, err := w.finish()
+		if err != nil {
+			return err
+		}
+		last = w.rev
+		events := w.events
+		tx.OnCommit(func() { s.pub.add(events, floor) })
+		return nil
+	}
+	var err error
+	if batch {
+		err = s.group.do(run)
+	} else {
+		err = s.use(func(db *bolt.DB) error { return db.Update(run) })
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrClosed) {
 			return err

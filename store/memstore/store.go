@@ -127,6 +127,19 @@ func (s *Store) CreateTask(ctx context.Context, t *store.Task) (*store.Task, err
 // CreatedAt are kept; a non-empty t.UID that differs from the stored one is
 // store.ErrConflict (the task was deleted and created again).
 func (s *Store) UpdateTask(ctx context.Context, t *store.Task, want store.Revision) (*store.Task, error) {
+	return s.update(ctx, t, want, nil)
+}
+
+// UpdateTaskWithRun is UpdateTask that also stores r, both or neither.
+func (s *Store) UpdateTaskWithRun(ctx context.Context, t *store.Task, want store.Revision, r *store.Run) (*store.Task, error) {
+	if err := store.CheckRunOf(t, r); err != nil {
+		return nil, err
+	}
+	return s.update(ctx, t, want, r)
+}
+
+// update replaces t's task and, when r is set and is a run of the stored task's uid, puts r.
+func (s *Store) update(ctx context.Context, t *store.Task, want store.Revision, r *store.Run) (*store.Task, error) {
 	if err := store.CheckTask(t); err != nil {
 		return nil, err
 	}
@@ -147,13 +160,13 @@ func (s *Store) UpdateTask(ctx context.Context, t *store.Task, want store.Revisi
 	n.CreatedAt = e.task.CreatedAt
 	e.task = n
 	e.slot = store.SpecSlot(n.Spec)
+	if r != nil {
+		e.putRun(r)
+	}
 	s.commit(store.EventModified, n)
 	return n.Clone(), nil
 }
 
-// DeleteTask removes a task and its runs. The returned task, like the Deleted event's, is
-// the task as last stored with the delete's revision as its ResourceVersion (as Kubernetes
-// does, so that a watch resumed from it does not see the delete again).
 func (s *Store) DeleteTask(ctx context.Context, k store.Key, uid string, want store.Revision) (*store.Task, error) {
 	if err := store.CheckKey(k); err != nil {
 		return nil, err
@@ -273,21 +286,26 @@ func (s *Store) PutRun(ctx context.Context, r *store.Run) error {
 	if err := store.CheckRun(r); err != nil {
 		return err
 	}
-	n := r.Clone()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
-	e := s.lookup(store.Key{Tenant: n.Tenant, Name: n.Task})
-	if e == nil || e.task.UID != n.TaskUID {
-		return nil
+	if e := s.lookup(store.Key{Tenant: r.Tenant, Name: r.Task}); e != nil {
+		e.putRun(r)
+	}
+	return nil
+}
+
+// putRun stores a copy of r if it is a run of e's uid (else drops it); s.mu must be held.
+func (e *entry) putRun(r *store.Run) {
+	if e.task.UID != r.TaskUID {
+		return
 	}
 	if e.runs == nil {
 		e.runs = make(map[uint64]*store.Run)
 	}
-	e.runs[n.Seq] = n
-	return nil
+	e.runs[r.Seq] = r.Clone()
 }
 
 // ListRuns returns a task's runs in Seq order (store.ErrNotFound when there is no task).

@@ -81,6 +81,72 @@ func testRunsDropped(t *testing.T, s store.Store) {
 	wantErr(t, "runs of a missing task", err, store.ErrNotFound)
 }
 
+// testUpdateWithRun: a task's update and its run are stored together, in one change of the
+// feed; a refused update stores neither; a run of another task is invalid.
+func testUpdateWithRun(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	cur := mustCreate(t, s, task("a", "x", "s"))
+	ch, err := s.Watch(ctx, "a", cur.ResourceVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := &store.Run{Tenant: "a", Task: "x", TaskUID: cur.UID, Seq: 1, Generation: 1, Attempt: 1,
+		RunID: "echo-s-1", Phase: store.PhaseRunning, StartedAt: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+	upd := cur.Clone()
+	upd.Status = store.TaskStatus{ObservedGeneration: 1, Phase: store.PhaseRunning, Attempt: 1}
+	got, err := s.UpdateTaskWithRun(ctx, upd, cur.ResourceVersion, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Phase != store.PhaseRunning || got.ResourceVersion != cur.ResourceVersion+1 {
+		t.Fatalf("updated task %+v, want running at revision %d", got, cur.ResourceVersion+1)
+	}
+	if ev := next(t, ch); ev.Type != store.EventModified || ev.Revision != got.ResourceVersion {
+		t.Fatalf("event %s at %d, want one MODIFIED at %d", ev.Type, ev.Revision, got.ResourceVersion)
+	}
+	runs, err := s.ListRuns(ctx, cur.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || runs[0].RunID != "echo-s-1" || runs[0].Phase != store.PhaseRunning {
+		t.Fatalf("runs after the update: %+v", runs)
+	}
+
+	// A stale revision: neither the task nor the run changes.
+	fin := run.Clone()
+	fin.Phase = store.PhaseSucceeded
+	stale := got.Clone()
+	stale.Status.Phase = store.PhaseSucceeded
+	_, err = s.UpdateTaskWithRun(ctx, stale, cur.ResourceVersion, fin)
+	wantErr(t, "update with run at a stale revision", err, store.ErrConflict)
+	runs, _ = s.ListRuns(ctx, cur.Key)
+	read, _ := s.GetTask(ctx, cur.Key)
+	if len(runs) != 1 || runs[0].Phase != store.PhaseRunning || read.Status.Phase != store.PhaseRunning {
+		t.Fatalf("a refused update changed the run (%+v) or the task (%s)", runs, read.Status.Phase)
+	}
+	_, err = s.UpdateTaskWithRun(ctx, task("a", "missing", "s"), 0, &store.Run{Tenant: "a", Task: "missing", TaskUID: "u", Seq: 1})
+	wantErr(t, "update with run of a missing task", err, store.ErrNotFound)
+
+	// A run of another task, or one lacking its Seq, is invalid and stores nothing.
+	_, err = s.UpdateTaskWithRun(ctx, stale, 0, &store.Run{Tenant: "a", Task: "y", TaskUID: cur.UID, Seq: 2})
+	wantErr(t, "update with another task's run", err, store.ErrInvalid)
+	_, err = s.UpdateTaskWithRun(ctx, stale, 0, &store.Run{Tenant: "a", Task: "x", TaskUID: cur.UID})
+	wantErr(t, "update with a run of Seq 0", err, store.ErrInvalid)
+	if read, _ := s.GetTask(ctx, cur.Key); read.ResourceVersion != got.ResourceVersion {
+		t.Fatalf("an invalid update moved the task to revision %d", read.ResourceVersion)
+	}
+
+	// The finished run and the terminal status, together.
+	stale.Status.Phase = store.PhaseSucceeded
+	if _, err := s.UpdateTaskWithRun(ctx, stale, got.ResourceVersion, fin); err != nil {
+		t.Fatal(err)
+	}
+	runs, _ = s.ListRuns(ctx, cur.Key)
+	if len(runs) != 1 || runs[0].Phase != store.PhaseSucceeded {
+		t.Fatalf("runs after the final update: %+v", runs)
+	}
+}
+
 func testNextRunSeq(t *testing.T, s store.Store) {
 	const workers, each = 8, 200
 	var mu sync.Mutex

@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"WatchEnds", testWatchEnds},
 		{"Runs", testRuns},
 		{"RunsDropped", testRunsDropped},
+		{"UpdateWithRun", testUpdateWithRun},
 		{"NextRunSeq", testNextRunSeq},
 		{"Unfinished", testUnfinished},
 		{"SweepTasks", testSweepTasks},

@@ -1,0 +1,208 @@
+package boltstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/solti-wasm/solti-wasm/store"
+)
+
+// holdCommitter occupies the committer's loop with a write that waits for the returned
+// release, so that the writes queued meanwhile share the next transaction; it returns once
+// the loop runs the holder. The holder's own result is sent on the returned channel.
+func holdCommitter(t *testing.T, s *Store) (release func(), held <-chan error) {
+	t.Helper()
+	running, gate, res := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		res <- s.group.do(func(*bolt.Tx) error {
+			close(running)
+			<-gate
+			return nil
+		})
+	}()
+	<-running
+	var once sync.Once
+	return func() { once.Do(func() { close(gate) }) }, res
+}
+
+// waitQueued waits until n writes wait in the committer's queue.
+func waitQueued(t *testing.T, s *Store, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		s.group.mu.Lock()
+		q := len(s.group.queue)
+		s.group.mu.Unlock()
+		if q >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d writes queued after 10s, want %d", q, n)
+		}
+	}
+}
+
+// A write that fails inside a shared transaction fails alone: the others of its batch
+// commit, with consecutive revisions and every event published, and nothing of the failed
+// write is left.
+func TestGroupCommitIsolatesAFailedWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := mustOpen(t, filepath.Join(t.TempDir(), "tasks.db"), Options{})
+	defer s.Close()
+	ch, err := s.Watch(ctx, "a", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, held := holdCommitter(t, s)
+	boom := errors.New("boom")
+	errs := make([]error, 5)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() {
+			if i == 2 { // commits a task, then fails: the whole write must vanish
+				errs[i] = s.write(ctx, true, func(w *txn) error {
+					if err := w.commit(store.EventAdded, task("a", "failed")); err != nil {
+						return err
+					}
+					return boom
+				})
+				return
+			}
+			_, errs[i] = s.CreateTask(ctx, task("a", fmt.Sprint("ok", i)))
+		})
+	}
+	waitQueued(t, s, len(errs))
+	release()
+	wg.Wait()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		if i == 2 {
+			if !errors.Is(err, boom) {
+				t.Errorf("failed write: err %v, want boom", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	if _, err := s.GetTask(ctx, store.Key{Tenant: "a", Name: "failed"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the failed write's task: %v, want ErrNotFound", err)
+	}
+	for i := range 4 {
+		select {
+		case ev := <-ch:
+			if ev.Revision != store.Revision(i+1) || ev.Task.Name == "failed" {
+				t.Errorf("event %d: revision %d task %s", i, ev.Revision, ev.Task.Name)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("event %d not published", i)
+		}
+	}
+	if got := s.Revision(); got != 4 {
+		t.Errorf("revision %d after 4 creates, want 4", got)
+	}
+}
+
+// Writes queued when Close is called are committed before the file closes; later ones are
+// store.ErrClosed; every one is answered.
+func TestCloseCommitsQueuedWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	s := mustOpen(t, path, Options{})
+	release, held := holdCommitter(t, s)
+	const n = 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { _, errs[i] = s.CreateTask(ctx, task("a", fmt.Sprint("t", i))) })
+	}
+	waitQueued(t, s, n)
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	// Close stops intake before it waits for the queue.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		s.group.mu.Lock()
+		stopped := s.group.stopped
+		s.group.mu.Unlock()
+		if stopped {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Close did not stop the committer's intake within 10s")
+		}
+	}
+	if _, err := s.CreateTask(ctx, task("a", "late")); !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("a create while closing: %v, want store.ErrClosed", err)
+	}
+	release()
+	wg.Wait()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("queued create %d: %v", i, err)
+		}
+	}
+	s = mustOpen(t, path, Options{})
+	defer s.Close()
+	p, err := s.ListTasks(ctx, "a", store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Tasks) != n {
+		t.Errorf("%d tasks after reopening, want the %d queued at Close", len(p.Tasks), n)
+	}
+}
+
+// A batch never exceeds MaxBatchSize: with 10 writes queued and a bound of 4, the loop
+// commits 4, 4 and 2 of them per transaction.
+func TestGroupCommitBoundsTheBatch(t *testing.T) {
+	t.Parallel()
+	s := mustOpen(t, filepath.Join(t.TempDir(), "tasks.db"), Options{MaxBatchSize: 4})
+	defer s.Close()
+	release, held := holdCommitter(t, s)
+	var mu sync.Mutex
+	var txs []int // the transaction id of each write, in the order they ran
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			_ = s.group.do(func(tx *bolt.Tx) error {
+				mu.Lock()
+				txs = append(txs, tx.ID())
+				mu.Unlock()
+				return nil
+			})
+		})
+	}
+	waitQueued(t, s, 10)
+	release()
+	wg.Wait()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int
+	for i, id := range txs {
+		if i == 0 || id != txs[i-1] {
+			sizes = append(sizes, 0)
+		}
+		sizes[len(sizes)-1]++
+	}
+	if fmt.Sprint(sizes) != "[4 4 2]" {
+		t.Errorf("writes per transaction %v, want [4 4 2]", sizes)
+	}
+}
