@@ -119,7 +119,8 @@ func (r *recorder) appendTail(p []byte) {
 // until what follows is known), then a retry's wait (pending: the ended run is written with
 // the task showing that attempt's result) or the end (finish writes it).
 func (r *recorder) status(st supervisor.Status) {
-	ctx := context.Background() // records of a canceled run are still written
+	// Background: no client waits on these; records of a canceled run are still written.
+	ctx := store.Background(context.Background())
 	r.mu.Lock()
 	isNew := st.Phase == supervisor.PhaseRunning && st.Attempt > r.started
 	r.mu.Unlock()
@@ -217,7 +218,7 @@ func outcomePhase(o router.TaskOutcome) store.Phase {
 // stopping: the task stays unfinished, its attempt recorded as interrupted, for the next
 // start).
 func (r *recorder) finish(st supervisor.Status, cause error) {
-	ctx := context.Background()
+	ctx := store.Background(context.Background())
 	r.endAttempt(st)
 	if errors.Is(cause, errSuperseded) || errors.Is(cause, errDeleted) ||
 		(r.h.stopping.Load() && st.Phase == supervisor.PhaseCanceled) {

@@ -83,7 +83,7 @@ func (h *Host) forgetCancel(k store.Key, uid string, gen uint64) {
 func (h *Host) endCanceled(t *store.Task, c *cancelReq) {
 	now := h.now()
 	msg := c.cause.Error()
-	_, err := h.updateTask(context.Background(), t.Key, c.uid, c.gen, func(t *store.Task) {
+	_, err := h.updateTask(store.Background(context.Background()), t.Key, c.uid, c.gen, func(t *store.Task) {
 		if t.Status.ObservedGeneration == c.gen && t.Status.Phase.Terminal() {
 			return
 		}

@@ -308,7 +308,7 @@ func (h *Host) savePlan(ctx context.Context, t *store.Task, b *router.Built) (*s
 		module = "sha256:" + v.Digest()
 	}
 	rec := &store.PlanRecord{Generation: t.Generation, RunID: b.RunID.ID, Runner: b.Runner.Name(), Module: module, Plan: plan, Env: env}
-	return h.updateTask(ctx, t.Key, t.UID, t.Generation, func(t *store.Task) { t.Plan = rec })
+	return h.updateTask(store.Background(ctx), t.Key, t.UID, t.Generation, func(t *store.Task) { t.Plan = rec })
 }
 
 // updateTask applies change to the stored task of uid and generation gen, retrying on
@@ -364,7 +364,7 @@ func (h *Host) failEarly(d store.Delivery, t *store.Task, reason string, cause e
 	}
 	msg := cause.Error()
 	now := h.now()
-	_, err := h.updateTask(ctx, t.Key, t.UID, t.Generation, func(t *store.Task) {
+	_, err := h.updateTask(store.Background(ctx), t.Key, t.UID, t.Generation, func(t *store.Task) {
 		t.Status = store.TaskStatus{ObservedGeneration: t.Generation, Phase: store.PhaseFailed, Attempt: t.Status.Attempt,
 			Error: msg, Reason: reason, FinishedAt: now}
 	})

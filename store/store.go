@@ -269,6 +269,24 @@ type Store interface {
 	Close() error
 }
 
+type backgroundKey struct{}
+
+// Background marks the writes made with the returned context as background work: records
+// no client waits on (a task's plan, runs and status as the pipeline advances). A backend
+// that groups commits may hold them briefly so that they share a commit with the next
+// client write instead of paying for one of their own (boltstore: Options.Linger; a
+// JetStream backend: an async publish acknowledged with the next flush). They are durable
+// when the call returns, as every write is.
+func Background(ctx context.Context) context.Context {
+	return context.WithValue(ctx, backgroundKey{}, true)
+}
+
+// IsBackground reports whether ctx was made by Background.
+func IsBackground(ctx context.Context) bool {
+	v, _ := ctx.Value(backgroundKey{}).(bool)
+	return v
+}
+
 // Item is a task generation ready to run.
 type Item struct {
 	Key

@@ -25,7 +25,7 @@ func holdCommitter(t *testing.T, s *Store) (release func(), held <-chan error) {
 			close(running)
 			<-gate
 			return nil
-		})
+		}, false)
 	}()
 	<-running
 	var once sync.Once
@@ -186,7 +186,7 @@ func TestGroupCommitBoundsTheBatch(t *testing.T) {
 				txs = append(txs, tx.ID())
 				mu.Unlock()
 				return nil
-			})
+			}, false)
 		})
 	}
 	waitQueued(t, s, 10)
@@ -204,5 +204,96 @@ func TestGroupCommitBoundsTheBatch(t *testing.T) {
 	}
 	if fmt.Sprint(sizes) != "[4 4 2]" {
 		t.Errorf("writes per transaction %v, want [4 4 2]", sizes)
+	}
+}
+
+// A background write waits for a client's write, up to Options.Linger, and then shares its
+// commit; alone, it commits once the linger has passed.
+func TestBackgroundWritesLinger(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	bg := store.Background(ctx)
+	t.Run("shares a client's commit", func(t *testing.T) {
+		t.Parallel()
+		s := mustOpen(t, filepath.Join(t.TempDir(), "tasks.db"), Options{Linger: time.Minute})
+		defer s.Close()
+		done := make(chan error, 1)
+		go func() { _, err := s.CreateTask(bg, task("a", "background")); done <- err }()
+		waitQueued(t, s, 1)
+		select {
+		case err := <-done:
+			t.Fatalf("a background write committed alone before its linger: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if _, err := s.CreateTask(ctx, task("a", "client")); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the background write did not commit with the client's")
+		}
+		if st := s.Stats(); st.Commits != 1 || st.Writes != 2 {
+			t.Errorf("stats %+v: want both writes in one commit", st)
+		}
+	})
+	t.Run("alone after the linger", func(t *testing.T) {
+		t.Parallel()
+		const linger = 100 * time.Millisecond
+		s := mustOpen(t, filepath.Join(t.TempDir(), "tasks.db"), Options{Linger: linger})
+		defer s.Close()
+		start := time.Now()
+		if _, err := s.CreateTask(bg, task("a", "background")); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took < linger {
+			t.Errorf("a lone background write committed after %v, before its linger of %v", took, linger)
+		}
+		if st := s.Stats(); st.Commits != 1 || st.Lingered != 1 {
+			t.Errorf("stats %+v: want one lingered commit", st)
+		}
+		// A client's write does not wait.
+		start = time.Now()
+		if _, err := s.CreateTask(ctx, task("a", "client")); err != nil {
+			t.Fatal(err)
+		}
+		if st := s.Stats(); st.Lingered != 1 {
+			t.Errorf("a client's write lingered: %+v (took %v)", st, time.Since(start))
+		}
+	})
+	t.Run("none with a negative linger", func(t *testing.T) {
+		t.Parallel()
+		s := mustOpen(t, filepath.Join(t.TempDir(), "tasks.db"), Options{Linger: -1})
+		defer s.Close()
+		if _, err := s.CreateTask(bg, task("a", "background")); err != nil {
+			t.Fatal(err)
+		}
+		if st := s.Stats(); st.Lingered != 0 {
+			t.Errorf("stats %+v: want no linger", st)
+		}
+	})
+}
+
+// Close does not wait out a background write's linger: it commits at once.
+func TestCloseCutsTheLinger(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	s := mustOpen(t, path, Options{Linger: time.Hour})
+	done := make(chan error, 1)
+	go func() { _, err := s.CreateTask(store.Background(context.Background()), task("a", "x")); done <- err }()
+	waitQueued(t, s, 1)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("a background write queued at Close: %v", err)
+	}
+	s = mustOpen(t, path, Options{})
+	defer s.Close()
+	if _, err := s.GetTask(context.Background(), store.Key{Tenant: "a", Name: "x"}); err != nil {
+		t.Fatal(err)
 	}
 }

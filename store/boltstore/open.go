@@ -87,7 +87,7 @@ func open(path string, opt Options, sc schema) (*Store, error) {
 			}
 		}
 	}
-	s.group = newCommitter(s, opt.MaxBatchSize)
+	s.group = newCommitter(s, opt.MaxBatchSize, opt.Linger)
 	return s, nil
 }
 
@@ -99,9 +99,12 @@ func (s *Store) openDB(path string) (*bolt.DB, error) {
 		}
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      s.opt.LockTimeout,
-		NoSync:       s.opt.NoSync,
-		FreelistType: bolt.FreelistMapType, // fast allocation in a fragmented file
+		Timeout: s.opt.LockTimeout,
+		NoSync:  s.opt.NoSync,
+		// The freelist is rebuilt by a scan at open instead of written at every commit:
+		// fewer pages per commit, as etcd runs bbolt.
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType, // fast allocation in a fragmented file
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("boltstore: open %s: %w (waited %v)", path, ErrLocked, s.opt.LockTimeout)

@@ -8,6 +8,11 @@ type Options struct {
 	// transaction of that many tasks stays a few hundred KiB). Writes are group-committed:
 	// a transaction takes what queued while the previous one committed, with no delay.
 	MaxBatchSize int
+	// Linger is how long a background write (store.Background: the pipeline's records of a
+	// task's progress) waits for a client's write to share a commit and its fsync with
+	// (default 1ms; <0: none). A client's write never waits: it commits at once, taking the
+	// waiting background writes with it.
+	Linger time.Duration
 	// FeedEvents bounds the events kept on disk for watches (default 100000). Watch or a
 	// list continuation from an older revision is store.ErrExpired.
 	FeedEvents int
@@ -35,6 +40,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.MaxBatchSize <= 0 {
 		o.MaxBatchSize = 256
+	}
+	if o.Linger == 0 {
+		o.Linger = time.Millisecond
 	}
 	if o.FeedEvents <= 0 {
 		o.FeedEvents = 100000

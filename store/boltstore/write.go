@@ -34,7 +34,7 @@ func (r *refusal) Error() string { return r.err.Error() }
 func refuse(err error) error { return &refusal{err} }
 
 // write runs op in a durable transaction (shared with concurrent writes through the group
-// committer when batch is set) and returns once it committed with fsync and its events are
+// committer when batch is set; a background ctx's write may wait to share one) and returns once it committed with fsync and its events are
 // published. op must check before it writes: a refusal must leave the transaction untouched.
 func (s *Store) write(ctx context.Context, batch bool, op func(w *txn) error) error {
 	if err := ctx.Err(); err != nil {
@@ -67,7 +67,7 @@ func (s *Store) write(ctx context.Context, batch bool, op func(w *txn) error) er
 	}
 	var err error
 	if batch {
-		err = s.group.do(run)
+		err = s.group.do(run, store.IsBackground(ctx))
 	} else {
 		err = s.use(func(db *bolt.DB) error { return db.Update(run) })
 	}
@@ -107,7 +107,10 @@ func (w *txn) commit(typ store.EventType, t *store.Task) error {
 	if err != nil {
 		return err
 	}
-	if err := w.tx.Bucket(bucketEvents).Put(be64(uint64(w.rev)), encodeEvent(typ, w.now, rec)); err != nil {
+	events := w.tx.Bucket(bucketEvents)
+	// Revisions only grow: pages filled to the brim never take an insert in their middle.
+	events.FillPercent = 1
+	if err := events.Put(be64(uint64(w.rev)), encodeEvent(typ, w.now, rec)); err != nil {
 		return err
 	}
 	w.events = append(w.events, &store.Event{Type: typ, Revision: w.rev, Task: t})

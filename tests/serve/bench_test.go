@@ -120,4 +120,11 @@ func benchServe(b *testing.B, storeName string, clients int) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tasks/s")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-create-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-create-ms")
+	if bs, ok := st.(*boltstore.Store); ok { // what the durable store's group commit did
+		gs := bs.Stats()
+		b.ReportMetric(float64(gs.Commits)/float64(b.N), "commits/task")
+		b.ReportMetric(float64(gs.Writes)/float64(max(gs.Commits, 1)), "writes/commit")
+		b.ReportMetric(float64(gs.CommitTime.Microseconds())/float64(max(gs.Commits, 1)), "µs/commit")
+		b.ReportMetric(float64(gs.PageBytes)/1024/float64(b.N), "KiB-written/task")
+	}
 }
