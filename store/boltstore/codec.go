@@ -83,6 +83,21 @@ func decodeTask(b []byte, what string) (*store.Task, error) {
 	return &t, nil
 }
 
+// decodeHead decodes what a conditional write checks of a stored task (key, uid, revision,
+// creation time) and nothing else: the spec and the plan are skipped, not decoded.
+func decodeHead(b []byte, what string) (*store.Task, error) {
+	var h struct {
+		store.Key
+		UID             string         `json:"uid"`
+		ResourceVersion store.Revision `json:"resourceVersion"`
+		CreatedAt       time.Time      `json:"createdAt"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		return nil, fmt.Errorf("boltstore: %s: corrupt task record: %w", what, err)
+	}
+	return &store.Task{Key: h.Key, UID: h.UID, ResourceVersion: h.ResourceVersion, CreatedAt: h.CreatedAt}, nil
+}
+
 // An event record is its type (one byte: 'A', 'M', 'D'), its commit time (be64 Unix
 // nanoseconds, for FeedAge) and the task record.
 var eventTypes = map[store.EventType]byte{store.EventAdded: 'A', store.EventModified: 'M', store.EventDeleted: 'D'}

@@ -23,7 +23,7 @@ func (s *Store) PutRun(ctx context.Context, r *store.Run) error {
 		return err
 	}
 	return s.write(ctx, true, func(w *txn) error {
-		t, err := getTask(w.tx, store.Key{Tenant: r.Tenant, Name: r.Task})
+		t, err := getHead(w.tx, store.Key{Tenant: r.Tenant, Name: r.Task})
 		if err != nil {
 			return err
 		}

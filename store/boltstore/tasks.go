@@ -19,6 +19,16 @@ func getTask(tx *bolt.Tx, k store.Key) (*store.Task, error) {
 	return decodeTask(b, "task "+k.Tenant+"/"+k.Name)
 }
 
+// getHead reads what a conditional write checks of k's task in tx (decodeHead); nil when
+// absent.
+func getHead(tx *bolt.Tx, k store.Key) (*store.Task, error) {
+	b := tx.Bucket(bucketTasks).Get(taskKey(k))
+	if b == nil {
+		return nil, nil
+	}
+	return decodeHead(b, "task "+k.Tenant+"/"+k.Name)
+}
+
 func notFound(k store.Key) error {
 	return fmt.Errorf("task %s/%s: %w", k.Tenant, k.Name, store.ErrNotFound)
 }
@@ -83,7 +93,7 @@ func (s *Store) update(ctx context.Context, t *store.Task, want store.Revision, 
 	}
 	var out *store.Task
 	err := s.write(ctx, true, func(w *txn) error {
-		cur, err := getTask(w.tx, t.Key)
+		cur, err := getHead(w.tx, t.Key)
 		if err != nil {
 			return err
 		}
