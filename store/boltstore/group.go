@@ -14,17 +14,21 @@ import (
 // the previous transaction was committing in one transaction, so that one fsync
 // acknowledges them all. Unlike bbolt's Batch it has no timer for a client's write: a lone
 // write commits at once (one fsync, not a delay plus one), and under load a batch is
-// whatever arrived during the last fsync, up to Options.MaxBatchSize. Only background
-// writes (store.Background) wait, up to Options.Linger, for a client's write to share a
-// commit with.
+// whatever arrived during the last fsync, up to Options.MaxBatchSize. Background writes
+// (store.Background) wait, up to Options.Linger, for a client's write to share a commit
+// with; a client's write waits only for the other clients' writes that it can expect
+// (Options.GatherDelay, see take).
 type committer struct {
 	s      *Store
 	max    int
 	linger time.Duration
+	gather time.Duration
 
 	mu         sync.Mutex
 	queue      []*request
-	foreground int // requests in queue that are not background
+	foreground int       // requests in queue that are not background
+	lastFG     int       // the client writes the last commit acknowledged
+	lastEnd    time.Time // when the last commit ended
 	stopped    bool
 	stats      Stats
 	wake       chan struct{} // a token when the queue has work
@@ -46,6 +50,8 @@ type Stats struct {
 	Commits, Writes int64
 	// Lingered is how many commits waited for a client's write (Options.Linger).
 	Lingered int64
+	// Gathered is how many commits waited for more clients' writes (Options.GatherDelay).
+	Gathered int64
 	// CommitTime is the time the committer spent in transactions, fsync included.
 	CommitTime time.Duration
 	// PageBytes is what bbolt allocated for the pages its commits wrote.
@@ -56,8 +62,8 @@ type Stats struct {
 // back and each of its writes is run again alone, so that one write's failure is its own.
 var errFailedInBatch = errors.New("a write of the batch failed")
 
-func newCommitter(s *Store, max int, linger time.Duration) *committer {
-	c := &committer{s: s, max: max, linger: linger, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newCommitter(s *Store, max int, linger, gather time.Duration) *committer {
+	c := &committer{s: s, max: max, linger: linger, gather: gather, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go c.loop()
 	return c
 }
@@ -65,15 +71,13 @@ func newCommitter(s *Store, max int, linger time.Duration) *committer {
 // do queues op and returns its transaction's result once committed (store.ErrClosed when
 // the store closed first).
 func (c *committer) do(op func(tx *bolt.Tx) error, background bool) error {
-	r := &request{op: op, background: background, err: make(chan error, 1)}
+	r := &request{op: op, background: background, queued: time.Now(), err: make(chan error, 1)}
 	c.mu.Lock()
 	if c.stopped {
 		c.mu.Unlock()
 		return store.ErrClosed
 	}
-	if background {
-		r.queued = time.Now()
-	} else {
+	if !background {
 		c.foreground++
 	}
 	c.queue = append(c.queue, r)
@@ -118,17 +122,24 @@ func (c *committer) loop() {
 	}
 }
 
-// take removes up to max queued requests. With only background writes queued, the oldest
-// younger than the linger, it takes none and says how long to wait. stopped reports that
-// the store is closing and the queue is now empty.
+// take removes up to max queued requests, or none and how long to wait for more:
+//   - with only background writes queued, until the oldest has waited Options.Linger;
+//   - with client writes queued but fewer than can be expected, until GatherDelay after the
+//     last commit ended (or after the oldest client write came, if later). Expected are as
+//     many as the last commit took (clients that were answered together come back
+//     together), and one more than are queued when one of them came while the last commit
+//     ran (another client's write was then in flight: two clients committing one at a time,
+//     turn about, would otherwise never share a commit). A lone client's write comes after
+//     its previous one committed, and the last commit took only that one: it never waits.
+//
+// stopped reports that the store is closing and the queue is now empty.
 func (c *committer) take() (batch []*request, wait time.Duration, stopped bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.linger > 0 && len(c.queue) > 0 && c.foreground == 0 && !c.stopped && len(c.queue) < c.max {
-		if wait = c.linger - time.Since(c.queue[0].queued); wait > 0 {
+	if len(c.queue) > 0 && !c.stopped && len(c.queue) < c.max {
+		if wait = c.waitFor(); wait > 0 {
 			return nil, wait, false
 		}
-		c.stats.Lingered++
 	}
 	n := min(len(c.queue), c.max)
 	batch = c.queue[:n:n]
@@ -142,6 +153,48 @@ func (c *committer) take() (batch []*request, wait time.Duration, stopped bool) 
 		}
 	}
 	return batch, 0, c.stopped && len(c.queue) == 0
+}
+
+// waitFor is take's wait for the queue as it is (0: commit now), counting a wait that ended
+// in Stats; c.mu is held.
+func (c *committer) waitFor() time.Duration {
+	now := time.Now()
+	if c.foreground == 0 {
+		if c.linger <= 0 {
+			return 0
+		}
+		if wait := c.linger - now.Sub(c.queue[0].queued); wait > 0 {
+			return wait
+		}
+		c.stats.Lingered++
+		return 0
+	}
+	if c.gather <= 0 {
+		return 0
+	}
+	var first *request // the oldest client write
+	for _, r := range c.queue {
+		if !r.background {
+			first = r
+			break
+		}
+	}
+	want := c.lastFG
+	if first.queued.Before(c.lastEnd) {
+		want = max(want, c.foreground+1)
+	}
+	if c.foreground >= want {
+		return 0
+	}
+	from := c.lastEnd
+	if first.queued.After(from) {
+		from = first.queued
+	}
+	if wait := c.gather - now.Sub(from); wait > 0 {
+		return wait
+	}
+	c.stats.Gathered++
+	return 0
 }
 
 // commit runs batch in one transaction; if that fails with more than one write in it, each
@@ -163,7 +216,14 @@ func (c *committer) commit(batch []*request) {
 			return nil
 		})
 	})
+	fg := 0
+	for _, r := range batch {
+		if !r.background {
+			fg++
+		}
+	}
 	c.mu.Lock()
+	c.lastFG, c.lastEnd = fg, time.Now()
 	c.stats.Commits++
 	c.stats.Writes += int64(len(batch))
 	c.stats.CommitTime += time.Since(start)

@@ -297,3 +297,46 @@ func TestCloseCutsTheLinger(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// waitFor's rules, on a committer's state set by hand (no loop running).
+func TestGroupCommitWaitRules(t *testing.T) {
+	t.Parallel()
+	const gather, linger = 500 * time.Millisecond, time.Second
+	now := time.Now()
+	fg := func(at time.Time) *request { return &request{queued: at} }
+	bg := func(at time.Time) *request { return &request{queued: at, background: true} }
+	cases := []struct {
+		name    string
+		lastFG  int
+		lastEnd time.Time
+		queue   []*request
+		wait    bool // a wait, bounded by the gather delay or the linger
+	}{
+		{"a lone client's write, after its previous commit", 1, now.Add(-time.Millisecond), []*request{fg(now)}, false},
+		{"two clients turn about: one came during the last commit", 1, now, []*request{fg(now.Add(-time.Millisecond))}, true},
+		{"two answered together, one back so far", 2, now.Add(-time.Millisecond), []*request{fg(now)}, true},
+		{"two answered together, both back", 2, now.Add(-time.Millisecond), []*request{fg(now), fg(now)}, false},
+		{"more back than the last commit took", 2, now.Add(-time.Millisecond), []*request{fg(now), fg(now), fg(now)}, false},
+		{"the gather delay has passed", 4, now.Add(-2 * gather), []*request{fg(now.Add(-2 * gather))}, false},
+		{"background writes only, young", 0, now, []*request{bg(now)}, true},
+		{"background writes only, past the linger", 0, now, []*request{bg(now.Add(-2 * linger))}, false},
+		{"a client write among background ones: it decides", 1, now.Add(-time.Millisecond), []*request{bg(now), fg(now)}, false},
+		{"the first call of a store", 0, time.Time{}, []*request{fg(now)}, false},
+	}
+	for _, tc := range cases {
+		c := &committer{max: 256, linger: linger, gather: gather, lastFG: tc.lastFG, lastEnd: tc.lastEnd, queue: tc.queue}
+		for _, r := range tc.queue {
+			if !r.background {
+				c.foreground++
+			}
+		}
+		w := c.waitFor()
+		if (w > 0) != tc.wait || w > linger {
+			t.Errorf("%s: wait %v, want a wait: %v", tc.name, w, tc.wait)
+		}
+	}
+	c := &committer{max: 256, gather: -1, lastFG: 8, lastEnd: now, queue: []*request{fg(now)}, foreground: 1}
+	if w := c.waitFor(); w != 0 {
+		t.Errorf("GatherDelay < 0: wait %v, want none", w)
+	}
+}

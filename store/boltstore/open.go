@@ -87,7 +87,7 @@ func open(path string, opt Options, sc schema) (*Store, error) {
 			}
 		}
 	}
-	s.group = newCommitter(s, opt.MaxBatchSize, opt.Linger)
+	s.group = newCommitter(s, opt.MaxBatchSize, opt.Linger, opt.GatherDelay)
 	return s, nil
 }
 

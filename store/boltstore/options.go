@@ -13,6 +13,13 @@ type Options struct {
 	// (default 1ms; <0: none). A client's write never waits: it commits at once, taking the
 	// waiting background writes with it.
 	Linger time.Duration
+	// GatherDelay is how long a client's write may wait for other clients' writes that can
+	// be expected to come (default 500µs, about a loopback HTTP round trip; <0: none): when
+	// the last commit took more client writes than are queued (those clients were answered
+	// together and come back together), or when one came while the last commit ran (two
+	// clients, turn about). A lone client's write never waits: its previous write was the
+	// last commit's only one, and it comes after that commit.
+	GatherDelay time.Duration
 	// FeedEvents bounds the events kept on disk for watches (default 100000). Watch or a
 	// list continuation from an older revision is store.ErrExpired.
 	FeedEvents int
@@ -43,6 +50,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Linger == 0 {
 		o.Linger = time.Millisecond
+	}
+	if o.GatherDelay == 0 {
+		o.GatherDelay = 500 * time.Microsecond
 	}
 	if o.FeedEvents <= 0 {
 		o.FeedEvents = 100000
