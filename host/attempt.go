@@ -47,11 +47,14 @@ type recorder struct {
 	// for the transition.
 	ended    *store.Run
 	endedLog LogEvent
+	// last is the task as this recorder last wrote it (or read it at the start): the base of
+	// its next write, which then needs no read unless someone else wrote meanwhile.
+	last *store.Task
 }
 
 func (h *Host) newRecorder(tr *tenantRT, t *store.Task, b *router.Built, runs []*store.Run) *recorder {
 	r := &recorder{h: h, tr: tr, key: t.Key, uid: t.UID, gen: t.Generation, runID: b.RunID.ID,
-		logs: h.logBuf(t.Key), maxOutputBytes: tr.limits.MaxOutputBytes}
+		logs: h.logBuf(t.Key), maxOutputBytes: tr.limits.MaxOutputBytes, last: t}
 	spec, _ := taskSpec(t) // parsed before: cannot fail
 	r.wlAPI, r.wlKind = workload(t, spec)
 	r.maxRetries = int(spec.MaxRetries)
@@ -240,7 +243,13 @@ func (r *recorder) finish(st supervisor.Status, cause error) {
 // write changes the task's status, if it is still this generation, with run (when not nil)
 // in the same commit.
 func (r *recorder) write(ctx context.Context, change func(*store.TaskStatus), run *store.Run) {
-	_, err := r.h.updateTaskWithRun(ctx, r.key, r.uid, r.gen, func(t *store.Task) { change(&t.Status) }, run)
+	r.mu.Lock()
+	last := r.last
+	r.mu.Unlock()
+	nt, err := r.h.updateTaskWithRun(ctx, last, r.key, r.uid, r.gen, func(t *store.Task) { change(&t.Status) }, run)
+	r.mu.Lock()
+	r.last = nt // nil after a failure: the next write reads the task
+	r.mu.Unlock()
 	if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
 		r.h.log.Warn("recording a task's status", "tenant", r.key.Tenant, "task", r.key.Name, "err", err)
 	}

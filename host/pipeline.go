@@ -315,17 +315,23 @@ func (h *Host) savePlan(ctx context.Context, t *store.Task, b *router.Built) (*s
 // conflicts; it fails with store.ErrConflict when the task moved to another generation or
 // uid, ErrNotFound when it is gone.
 func (h *Host) updateTask(ctx context.Context, k store.Key, uid string, gen uint64, change func(*store.Task)) (*store.Task, error) {
-	return h.updateTaskWithRun(ctx, k, uid, gen, change, nil)
+	return h.updateTaskWithRun(ctx, nil, k, uid, gen, change, nil)
 }
 
-// updateTaskWithRun is updateTask that stores run (when not nil) in the same commit. A run
-// of a task that moved to another generation is still stored, alone: it records an attempt
-// of the task's uid that did happen.
-func (h *Host) updateTaskWithRun(ctx context.Context, k store.Key, uid string, gen uint64, change func(*store.Task), run *store.Run) (*store.Task, error) {
+// updateTaskWithRun is updateTask that stores run (when not nil) in the same commit, and
+// starts from cur (when not nil: the task as the caller last wrote it, which saves a read;
+// a conflict reads it again). A run of a task that moved to another generation is still
+// stored, alone: it records an attempt of the task's uid that did happen.
+func (h *Host) updateTaskWithRun(ctx context.Context, cur *store.Task, k store.Key, uid string, gen uint64, change func(*store.Task), run *store.Run) (*store.Task, error) {
 	for {
-		t, err := h.st.GetTask(ctx, k)
-		if err != nil {
-			return nil, err
+		var t *store.Task
+		if cur != nil {
+			t, cur = cur.Clone(), nil
+		} else {
+			var err error
+			if t, err = h.st.GetTask(ctx, k); err != nil {
+				return nil, err
+			}
 		}
 		if t.UID != uid || t.Generation != gen {
 			if run != nil && t.UID == uid {
@@ -338,6 +344,7 @@ func (h *Host) updateTaskWithRun(ctx context.Context, k store.Key, uid string, g
 		change(t)
 		t.Status.UpdatedAt = h.now()
 		var nt *store.Task
+		var err error
 		if run != nil {
 			nt, err = h.st.UpdateTaskWithRun(ctx, t, t.ResourceVersion, run)
 		} else {

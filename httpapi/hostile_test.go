@@ -190,12 +190,15 @@ func TestSlowHeaders(t *testing.T) {
 	}
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	buf := make([]byte, 1024)
+	var got string
+	var rerr error
 	for {
 		// Trickle a byte now and then, as a slowloris does; the server must still close.
 		_, _ = c.Write([]byte("a"))
 		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-		_, err := c.Read(buf)
+		n, err := c.Read(buf)
 		if err == nil || !isTimeout(err) {
+			got, rerr = string(buf[:n]), err
 			break // closed (or answered with an error and closed)
 		}
 		if time.Since(start) > 5*time.Second {
@@ -203,7 +206,7 @@ func TestSlowHeaders(t *testing.T) {
 		}
 	}
 	if d := time.Since(start); d < 150*time.Millisecond || d > 3*time.Second {
-		t.Fatalf("closed after %v; ReadHeaderTimeout is 200ms", d)
+		t.Fatalf("closed after %v (read %q, %v); ReadHeaderTimeout is 200ms", d, got, rerr)
 	}
 }
 
