@@ -11,6 +11,7 @@ import (
 
 	"github.com/solti-wasm/solti-wasm/abi"
 	"github.com/solti-wasm/solti-wasm/executor"
+	"github.com/solti-wasm/solti-wasm/internal/testcache"
 	"github.com/solti-wasm/solti-wasm/router"
 	"github.com/solti-wasm/solti-wasm/runtime"
 	"github.com/solti-wasm/solti-wasm/supervisor"
@@ -123,9 +124,19 @@ func TestWasiStdinAndMounts(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// The interpreter: compiling a Go module to machine code takes minutes under -race on a
-	// busy machine, and each attempt loads the command again.
-	rt := newRuntime(t, runtime.Config{Engine: "wazero-interpreter", Limits: runtime.Limits{MaxInputBytes: 16}})
+	// The compiler, reading the command from the shared test cache warmed outside the race
+	// detector: compiling a Go module to machine code takes minutes under -race on a busy
+	// machine, and each attempt loads the command again. Without a shared cache to warm, the
+	// interpreter.
+	rtCfg := runtime.Config{Engine: "wazero-interpreter", Limits: runtime.Limits{MaxInputBytes: 16}}
+	if testcache.Dir() != "" {
+		if err := testcache.Warm(testcache.Command, filepath.Join(dir, "wasifs.wasm")); err != nil {
+			t.Logf("the shared compilation cache is not warm (%v): the interpreter runs the command", err)
+		} else {
+			rtCfg.Engine, rtCfg.CacheDir = "wazero", testcache.Dir()
+		}
+	}
+	rt := newRuntime(t, rtCfg)
 	cfg := &executor.Config{Runtime: rt, ModuleDir: dir, Mounts: []executor.MountGrant{{Host: src, Guest: "/src"}, {Host: out, Guest: "/out", ReadWrite: true}}}
 	run := func(stdin string, mounts []abi.WasiMount, args ...string) ([]string, error) {
 		t.Helper()

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/solti-wasm/solti-wasm/internal/testcache"
+	"github.com/solti-wasm/solti-wasm/internal/testengine"
 	"github.com/solti-wasm/solti-wasm/runtime"
 )
 
@@ -24,6 +26,23 @@ func buildWasifs(t *testing.T, dir string) string {
 		t.Fatalf("building tests/testdata/wasifs: %v\n%s", err, msg)
 	}
 	return out
+}
+
+// commandConfig is the configuration of a runtime that loads the Go command at wasm. The mounts
+// are the engine's file system, whichever way it runs code: the compiler, reading the command
+// from the shared test cache warmed outside the race detector (compiling a Go module to
+// machine code takes a minute under -race on a busy machine, interpreting it tens of seconds
+// of CPU), or the interpreter when there is no shared cache to warm.
+func commandConfig(t *testing.T, wasm string, l runtime.Limits) runtime.Config {
+	t.Helper()
+	if testengine.Name() == "" && testcache.Dir() != "" {
+		err := testcache.Warm(testcache.Command, wasm)
+		if err == nil {
+			return runtime.Config{Engine: "wazero", CacheDir: testcache.Dir(), Limits: l}
+		}
+		t.Logf("the shared compilation cache is not warm (%v): the interpreter runs the command", err)
+	}
+	return runtime.Config{Engine: "wazero-interpreter", Limits: l}
 }
 
 type cmdResult struct {
@@ -45,9 +64,7 @@ func runCmd(t *testing.T, c *runtime.Command, stdin string, mounts []runtime.Mou
 func TestCommandStdinAndMounts(t *testing.T) {
 	tmp := t.TempDir()
 	wasm := buildWasifs(t, tmp)
-	// The interpreter: the mounts are the engine's file system, whichever way it runs code, and
-	// compiling a Go module to machine code takes a minute under -race on a busy machine.
-	rt, err := runtime.New(t.Context(), runtime.Config{Engine: "wazero-interpreter", Limits: runtime.Limits{MaxInputBytes: 64}})
+	rt, err := runtime.New(t.Context(), commandConfig(t, wasm, runtime.Limits{MaxInputBytes: 64}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/solti-wasm/solti-wasm/internal/testcache"
 	"github.com/solti-wasm/solti-wasm/internal/testengine"
 )
 
@@ -52,6 +53,11 @@ var diffCalls = func() []diffCall {
 	}
 }()
 
+// DifferentialModules are the glob patterns of the modules TestFuelDifferentialEngine runs:
+// every conformance runner and example. Exported for TestMain (package runtime_test), which
+// warms the shared test cache with them.
+var DifferentialModules = []string{"../tests/conformance/runners/*.wasm", "../examples/runners/*.wasm"}
+
 // diffOutcome is what one call did, as the host sees it.
 type diffOutcome struct {
 	ret    int32
@@ -71,14 +77,15 @@ type diffOutcome struct {
 func TestFuelDifferentialEngine(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	rt, err := New(ctx, Config{Limits: Limits{CallTimeout: NoCallTimeout, CallFuel: UnlimitedFuel,
+	// The shared test cache, which TestMain warms outside the race detector.
+	rt, err := New(ctx, Config{CacheDir: testcache.Dir(), Limits: Limits{CallTimeout: NoCallTimeout, CallFuel: UnlimitedFuel,
 		RunFuel: UnlimitedFuel, CompileTimeout: 10 * time.Minute}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rt.Close(ctx) })
 	var mods []string
-	for _, pat := range []string{"../tests/conformance/runners/*.wasm", "../examples/runners/*.wasm"} {
+	for _, pat := range DifferentialModules {
 		m, _ := filepath.Glob(pat)
 		mods = append(mods, m...)
 	}

@@ -39,8 +39,11 @@ func FuzzLoad(f *testing.F) {
 		}
 	}
 	ctx := context.Background()
-	// The interpreter compiles fast; a short call deadline stops looping mutants quickly.
-	rt, err := runtime.New(ctx, runtime.Config{Engine: "wazero-interpreter", Limits: runtime.Limits{CallTimeout: 100 * time.Millisecond}})
+	// The interpreter compiles fast; a short call deadline stops looping mutants quickly. The
+	// deadline is checked when a fuel slice runs out: the default slice (10^7 units, ~10 ms of
+	// compiled code) takes seconds on the race-built interpreter, so each call of a looping
+	// seed overran its 100 ms by that much (~10 s a seed); 10^5 units keeps the overrun small.
+	rt, err := runtime.New(ctx, runtime.Config{Engine: "wazero-interpreter", Limits: runtime.Limits{CallTimeout: 100 * time.Millisecond, FuelSlice: 1e5}})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -73,9 +73,23 @@ func testMain(m *testing.M) int {
 			buildArgs = append(buildArgs, "-tags", "wasmtime")
 		}
 	}
+	// The in-process runtimes' Go examples (TestWireFormsLookAlikeToEveryRunner), compiled
+	// outside the race detector while the CLI builds and compiles its own (other cache entries:
+	// the CLI's wazero records its version, a test binary's does not).
+	inProcess := make(chan struct{})
+	go func() {
+		defer close(inProcess)
+		if testengine.Name() == "" {
+			examples, _ := filepath.Glob(filepath.Join(root, "examples", "runners", "*.wasm"))
+			if err := testcache.Warm(testcache.Product, examples...); err != nil && !errors.Is(err, testcache.ErrNoCache) {
+				fmt.Fprintln(os.Stderr, "TestMain: warning: the shared compilation cache is not warm:", err)
+			}
+		}
+	}()
 	build := exec.Command("go", append(buildArgs, "./cmd/solti-wasm")...)
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
+		<-inProcess
 		fmt.Fprintf(os.Stderr, "TestMain: the CLI does not build: go build -o %s ./cmd/solti-wasm: %v\n%s", cliBin, err, out)
 		return 1
 	}
@@ -83,17 +97,11 @@ func testMain(m *testing.M) int {
 	// Go examples at once (and time out on a small machine).
 	warm := exec.Command(cliBin, append(cliGlobal, "route", "--runners", "examples/runners", "examples/tasks/transform.json")...)
 	warm.Dir = root
-	if out, err := warm.CombinedOutput(); err != nil {
+	out, err := warm.CombinedOutput()
+	<-inProcess
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "TestMain: warming the compilation cache: %v\n%s", err, out)
 		return 1
-	}
-	// The in-process runtimes' Go examples (TestWireFormsLookAlikeToEveryRunner), compiled
-	// outside the race detector.
-	if testengine.Name() == "" {
-		examples, _ := filepath.Glob(filepath.Join(root, "examples", "runners", "*.wasm"))
-		if err := testcache.Warm(testcache.Product, examples...); err != nil && !errors.Is(err, testcache.ErrNoCache) {
-			fmt.Fprintln(os.Stderr, "TestMain: warning: the shared compilation cache is not warm:", err)
-		}
 	}
 	code := m.Run()
 	if code == 0 {

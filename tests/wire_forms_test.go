@@ -28,6 +28,7 @@ func manifest(spec string) string {
 // build of every example runner: the canonical JSON the runners receive is one, and so is
 // every runner's answer.
 func TestWireFormsLookAlikeToEveryRunner(t *testing.T) {
+	t.Parallel()
 	const v1Policies = `"timeout":5000,"restart":{"type":"onFailure"},"backoff":{"jitter":"equal","firstMs":500,"maxMs":5000,"factor":2}`
 	body := "ZWNobyAic2NyaXB0ICQwIHNheXM6ICRHUkVFVElORyAkMSIK" // echo "script $0 says: $GREETING $1"
 	groups := map[string][]string{

@@ -26,8 +26,10 @@ const (
 	Plain
 	// Fueled is runtime.InstrumentFuel's bytes on the same plain wazero.
 	Fueled
+	// Command is what runtime.LoadCommand compiles for a WASI command (its fuel-metered bytes).
+	Command
 
-	allVariants = Product | Unmetered | Plain | Fueled
+	allVariants = Product | Unmetered | Plain | Fueled | Command
 )
 
 // WarmEnv carries a warm request to the helper: the variants, then one module path a line.
@@ -54,7 +56,7 @@ func Warm(v Variant, paths ...string) error {
 		return ErrNoCache
 	}
 	if v == 0 || v&^allVariants != 0 {
-		return fmt.Errorf("testcache: variants %#x: want a non-empty set of Product, Unmetered, Plain, Fueled", uint8(v))
+		return fmt.Errorf("testcache: variants %#x: want a non-empty set of Product, Unmetered, Plain, Fueled, Command", uint8(v))
 	}
 	if len(paths) == 0 {
 		return nil

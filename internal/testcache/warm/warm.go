@@ -53,6 +53,20 @@ func Run(ctx context.Context, dir string, v testcache.Variant, paths []string) e
 			return m.Close(ctx)
 		})
 	}
+	if v&testcache.Command != 0 {
+		rt, err := runtime.New(ctx, runtime.Config{CacheDir: dir, Limits: runtime.Limits{CompileTimeout: compileBudget}})
+		if err != nil {
+			return err
+		}
+		closers = append(closers, func() error { return rt.Close(ctx) })
+		compilers = append(compilers, func(path string) error {
+			c, err := rt.LoadCommand(ctx, path)
+			if err != nil {
+				return err
+			}
+			return c.Close(ctx)
+		})
+	}
 	if v&(testcache.Plain|testcache.Fueled) != 0 {
 		cache, err := wazero.NewCompilationCacheWithDir(dir)
 		if err != nil {

@@ -126,3 +126,34 @@ func TestRunNamesAFailedModule(t *testing.T) {
 		t.Errorf("error %q does not name %s", got, bad)
 	}
 }
+
+// A warmed WASI command is what runtime.LoadCommand reads: loading it compiles nothing new.
+func TestRunWarmsCommands(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cmds := []string{"../../../tests/testdata/modules/wasi-echo.wasm"}
+	if err := Run(ctx, dir, testcache.Command, cmds); err != nil {
+		t.Fatal(err)
+	}
+	warmed := entries(t, dir)
+	if len(warmed) < len(cmds) {
+		t.Fatalf("%d cache entries for %d commands", len(warmed), len(cmds))
+	}
+	rt, err := runtime.New(ctx, runtime.Config{CacheDir: dir, Limits: runtime.Limits{MaxInputBytes: 64}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range cmds {
+		c, err := rt.LoadCommand(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.Close(ctx)
+	}
+	_ = rt.Close(ctx)
+	sameEntries(t, "runtime.LoadCommand", entries(t, dir), warmed)
+	// A runner module is no command: the warm-up says which.
+	if err := Run(ctx, t.TempDir(), testcache.Command, small[:1]); err == nil || !strings.Contains(err.Error(), "wat-echo") {
+		t.Errorf("warming a runner as a command: %v, want an error naming it", err)
+	}
+}

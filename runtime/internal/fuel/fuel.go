@@ -285,6 +285,9 @@ type pass struct {
 	// order (they follow the counter).
 	saved      map[wasmbin.ValType][]uint32
 	savedTypes []wasmbin.ValType
+	// ins and seg are body's scratch buffers, reused from one function to the next.
+	ins []instr
+	seg []uint64
 }
 
 // fn maps an old function index to its new one.

@@ -15,6 +15,7 @@ import (
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/solti-wasm/solti-wasm/internal/testcache"
 	"github.com/solti-wasm/solti-wasm/runtime/internal/wasmbin"
 )
 
@@ -362,10 +363,27 @@ func exampleModules(t testing.TB) []string {
 	return out
 }
 
-// Every example instruments into a module wazero compiles.
+// Every example instruments into a module wazero compiles. wazero decodes and validates the
+// instrumented bytes in every case; the machine code comes from the shared test cache, which
+// the test first warms outside the race detector with the same bytes (runtime.InstrumentFuel
+// is Instrument with DefaultCosts), compiled by the same wazero compiler. Without a shared
+// cache, the interpreter compiles them (the compiler takes minutes for a Go guest under -race).
 func TestInstrumentExamples(t *testing.T) {
 	ctx := context.Background()
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter().WithCoreFeatures(api.CoreFeaturesV2))
+	cfg := wazero.NewRuntimeConfigInterpreter()
+	if dir := testcache.Dir(); dir != "" {
+		if err := testcache.Warm(testcache.Fueled, exampleModules(t)...); err != nil {
+			t.Logf("the shared compilation cache is not warm (%v): the interpreter compiles", err)
+		} else {
+			cache, err := wazero.NewCompilationCacheWithDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cache.Close(ctx)
+			cfg = wazero.NewRuntimeConfigCompiler().WithCompilationCache(cache)
+		}
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg.WithCoreFeatures(api.CoreFeaturesV2))
 	defer rt.Close(ctx)
 	for _, path := range exampleModules(t) {
 		b, err := os.ReadFile(path)

@@ -85,8 +85,14 @@ const maxSaved = 32
 // decode returns body c's instructions, each branch marked when it leaves the function, and
 // for each loop (by its instruction's index) the locals its body reads or writes, in the
 // order of their first use, nested loops' included.
-func decode(c *wasmbin.Code) ([]instr, map[int][]uint32, error) {
-	ins := make([]instr, 0, len(c.Expr)/2+1)
+// The instructions are appended to buf[:0], which may be nil: the pass hands each body the
+// previous body's slice, so that one buffer serves the whole module (a Go guest's 3.8 MB of
+// code allocated ~100 MB of instr values, one slice per function, before it did).
+func decode(c *wasmbin.Code, buf []instr) ([]instr, map[int][]uint32, error) {
+	ins := buf[:0]
+	if n := len(c.Expr)/2 + 1; cap(ins) < n {
+		ins = make([]instr, 0, n)
+	}
 	depth := uint32(0) // open block, loop and if constructs; the function's label is at depth
 	var loops []int    // the open loops' instruction indices, innermost last
 	var kinds []bool   // for each open construct: is it a loop
@@ -155,12 +161,17 @@ func decode(c *wasmbin.Code) ([]instr, map[int][]uint32, error) {
 // local) and test; function indices are renumbered.
 func (p *pass) body(i uint32) (wasmbin.Code, error) {
 	c := &p.m.Codes[i]
-	ins, refs, err := decode(c)
+	ins, refs, err := decode(c, p.ins)
 	if err != nil {
 		return wasmbin.Code{}, err
 	}
+	p.ins = ins
 	// Each block's cost, stored at its first instruction.
-	seg := make([]uint64, len(ins))
+	if cap(p.seg) < len(ins) {
+		p.seg = make([]uint64, len(ins))
+	}
+	seg := p.seg[:len(ins)]
+	clear(seg)
 	start := 0
 	for j, in := range ins {
 		seg[start] += p.cost(in.op)

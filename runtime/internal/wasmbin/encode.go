@@ -200,8 +200,16 @@ func EncodeElements(elems []Element) []byte {
 // EncodeCodes returns a code section payload: each body is its locals and Expr (which must
 // end with the function's final end), framed with its size.
 func EncodeCodes(codes []Code) []byte {
-	out := AppendUleb128(nil, uint64(len(codes)))
-	var body []byte
+	// The payload's size, bounded from above (LEB128s of at most 5 bytes), so that out is
+	// allocated once: a Go guest's code section is megabytes.
+	n, longest := 5, 0
+	for _, c := range codes {
+		b := 5 + 10*len(c.Locals) + len(c.Expr)
+		n += 5 + b
+		longest = max(longest, b)
+	}
+	out := AppendUleb128(make([]byte, 0, n), uint64(len(codes)))
+	body := make([]byte, 0, longest)
 	for _, c := range codes {
 		body = AppendCodeBody(body[:0], c.Locals, c.Expr)
 		out = AppendUleb128(out, uint64(len(body)))
