@@ -27,53 +27,69 @@ type Host struct {
 	linker *wasmtime.Linker
 }
 
-// callState is an instance's current call: what input hands in and output collected. The
-// store's data points at it, so the host functions find it from their Caller.
+// callState is an instance's current call: what input hands in and output collected, and
+// the instance's memory, found once at instantiation. The store's data points at it, so the
+// host functions find it from their Caller.
 type callState struct {
 	input, output []byte
+	mem           *wasmtime.Memory
 }
 
 // New returns a host on wasmtime's default configuration (Cranelift, no fuel, no epochs).
+//
+// The host functions are the cheapest wasmtime-go's public API offers: Linker.FuncNew (values
+// as []Val, no reflection: FuncWrap's trampoline calls the Go function through reflect) and
+// the memory looked up once per instance rather than through Caller.GetExport on every host
+// call (a cgo call and an Extern with a finalizer each time). Calls into the guest go through
+// Func.Call, the API's only way in (the function's type read through cgo and the arguments
+// boxed, on every call).
 func New() (*Host, error) {
 	engine := wasmtime.NewEngine()
 	l := wasmtime.NewLinker(engine)
 	if err := l.DefineWasi(); err != nil {
 		return nil, fmt.Errorf("wasmtimefloor: WASI: %w", err)
 	}
-	memOf := func(c *wasmtime.Caller) []byte {
-		ex := c.GetExport("memory")
-		if ex == nil || ex.Memory() == nil {
+	i32 := func(n int) []*wasmtime.ValType {
+		ts := make([]*wasmtime.ValType, n)
+		for i := range ts {
+			ts[i] = wasmtime.NewValType(wasmtime.KindI32)
+		}
+		return ts
+	}
+	memOf := func(c *wasmtime.Caller, st *callState) []byte {
+		if st.mem == nil {
 			return nil
 		}
-		return ex.Memory().UnsafeData(c)
+		return st.mem.UnsafeData(c)
 	}
 	funcs := []struct {
-		name string
-		f    any
+		name   string
+		params int
+		f      func(*wasmtime.Caller, []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap)
 	}{
-		{"input", func(c *wasmtime.Caller, dst int32) *wasmtime.Trap {
+		{"input", 1, func(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
 			st := c.Data().(*callState)
-			mem := memOf(c)
-			if uint64(uint32(dst))+uint64(len(st.input)) > uint64(len(mem)) {
-				return wasmtime.NewTrap(ErrOutOfMemory.Error())
+			mem, dst := memOf(c, st), uint32(args[0].I32())
+			if uint64(dst)+uint64(len(st.input)) > uint64(len(mem)) {
+				return nil, wasmtime.NewTrap(ErrOutOfMemory.Error())
 			}
-			copy(mem[uint32(dst):], st.input)
-			return nil
+			copy(mem[dst:], st.input)
+			return nil, nil
 		}},
-		{"output", func(c *wasmtime.Caller, p, n int32) *wasmtime.Trap {
+		{"output", 2, func(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
 			st := c.Data().(*callState)
-			mem := memOf(c)
-			if uint64(uint32(p))+uint64(uint32(n)) > uint64(len(mem)) {
-				return wasmtime.NewTrap(ErrOutOfMemory.Error())
+			mem, p, n := memOf(c, st), uint32(args[0].I32()), uint32(args[1].I32())
+			if uint64(p)+uint64(n) > uint64(len(mem)) {
+				return nil, wasmtime.NewTrap(ErrOutOfMemory.Error())
 			}
-			st.output = append(st.output[:0], mem[uint32(p):uint32(p)+uint32(n)]...)
-			return nil
+			st.output = append(st.output[:0], mem[p:p+n]...)
+			return nil, nil
 		}},
-		{"log", func(int32, int32, int32) {}},
-		{"emit", func(int32, int32, int32) {}},
+		{"log", 3, func(*wasmtime.Caller, []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) { return nil, nil }},
+		{"emit", 3, func(*wasmtime.Caller, []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) { return nil, nil }},
 	}
 	for _, f := range funcs {
-		if err := l.FuncWrap("solti", f.name, f.f); err != nil {
+		if err := l.FuncNew("solti", f.name, wasmtime.NewFuncType(i32(f.params), nil), f.f); err != nil {
 			return nil, fmt.Errorf("wasmtimefloor: solti.%s: %w", f.name, err)
 		}
 	}
@@ -103,6 +119,9 @@ func (h *Host) Instantiate(m *wasmtime.Module) (*Instance, error) {
 	if err != nil {
 		store.Close()
 		return nil, err
+	}
+	if ex := inst.GetExport(store, "memory"); ex != nil {
+		st.mem = ex.Memory()
 	}
 	in := &Instance{st: st, store: store, inst: inst, fns: map[string]*wasmtime.Func{}}
 	if f := inst.GetFunc(store, "_initialize"); f != nil {
