@@ -106,7 +106,13 @@ type Instance struct {
 	st    *callState
 	store *wasmtime.Store
 	inst  *wasmtime.Instance
-	fns   map[string]*wasmtime.Func
+	fns   map[string]export
+}
+
+// export is a guest function and whether it takes the input's length.
+type export struct {
+	fn  *wasmtime.Func
+	arg bool
 }
 
 // Instantiate makes an instance of m (WASI with nothing granted) and calls its _initialize,
@@ -123,7 +129,7 @@ func (h *Host) Instantiate(m *wasmtime.Module) (*Instance, error) {
 	if ex := inst.GetExport(store, "memory"); ex != nil {
 		st.mem = ex.Memory()
 	}
-	in := &Instance{st: st, store: store, inst: inst, fns: map[string]*wasmtime.Func{}}
+	in := &Instance{st: st, store: store, inst: inst, fns: map[string]export{}}
 	if f := inst.GetFunc(store, "_initialize"); f != nil {
 		if _, err := f.Call(store); err != nil {
 			store.Close()
@@ -133,18 +139,26 @@ func (h *Host) Instantiate(m *wasmtime.Module) (*Instance, error) {
 	return in, nil
 }
 
-// Call calls export with input (its length as the one argument) and returns its i32 result;
+// Call calls export with input (its length as the one argument, for exports that take one)
+// and returns its i32 result;
 // Output holds what it wrote.
 func (in *Instance) Call(export string, input []byte) (int32, error) {
 	f, ok := in.fns[export]
 	if !ok {
-		if f = in.inst.GetFunc(in.store, export); f == nil {
+		if f.fn = in.inst.GetFunc(in.store, export); f.fn == nil {
 			return 0, fmt.Errorf("no export %q", export)
 		}
+		f.arg = len(f.fn.Type(in.store).Params()) > 0
 		in.fns[export] = f
 	}
 	in.st.input, in.st.output = input, in.st.output[:0]
-	res, err := f.Call(in.store, int32(len(input)))
+	var res any
+	var err error
+	if f.arg { // supports, build, run: the input's length
+		res, err = f.fn.Call(in.store, int32(len(input)))
+	} else { // name, describe
+		res, err = f.fn.Call(in.store)
+	}
 	if err != nil {
 		return 0, err
 	}
