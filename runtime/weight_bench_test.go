@@ -1,13 +1,16 @@
 package runtime
 
-// Benchmarks of weight and of fleets, each beside the raw-engine floor (internal/wazerofloor:
-// the same module and work straight through wazero's API, same run; BENCHMARKS.md, "Weight"):
+// Benchmarks of weight and of fleets, each beside the raw-engine floors (internal/wazerofloor,
+// and internal/wasmtimefloor with -tags wasmtime: the same module and work straight through
+// the engine's API, same run; BENCHMARKS.md, "Weight"). The runtime's own sub-benchmarks run
+// on the test run's engine (SOLTI_TEST_ENGINE):
 //
 //	BenchmarkIdleInstances   memory and time per idle instance of a one-page module, 1k and 10k
 //	BenchmarkLoadFleet       loading 1000 small distinct modules: time and memory per module
 //	BenchmarkRouteFleet      routing a task among 1000 loaded modules, with and without kinds
 //
 //	go test ./runtime/ -run '^$' -bench 'IdleInstances|LoadFleet|RouteFleet' -benchtime 3x -count 3
+//	CGO_ENABLED=1 [SOLTI_TEST_ENGINE=wasmtime] go test -tags wasmtime ./runtime/ -run '^$' -bench ...
 
 import (
 	"bytes"
@@ -20,6 +23,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tetratelabs/wazero"
 
 	"github.com/solti-wasm/solti-wasm/abi"
 	"github.com/solti-wasm/solti-wasm/internal/wazerofloor"
@@ -82,6 +87,55 @@ func fleet(tb testing.TB, template string, n int) [][]byte {
 	return mods
 }
 
+// floorHost is a raw-engine floor driven through a common interface, so that the weight and
+// fleet benchmarks run the same loop on each: wazero's (internal/wazerofloor) always, and
+// wasmtime's (internal/wasmtimefloor) in builds with the wasmtime tag.
+type floorHost interface {
+	compile(ctx context.Context, wasm []byte) (any, error)
+	instantiate(ctx context.Context, compiled any) (floorInstance, error)
+	close(ctx context.Context)
+}
+
+// floorInstance is one instance of a floor host.
+type floorInstance interface {
+	call(export string, input []byte) (int32, error)
+	close(ctx context.Context)
+}
+
+// floorEngine names a floor and makes its hosts; interruptible asks for code that a deadline
+// can stop (wazero's close-on-context-done; the wasmtime floor has no deadline either way).
+type floorEngine struct {
+	name string
+	new  func(ctx context.Context, interruptible bool) (floorHost, error)
+}
+
+// floors are the floors of this build: wasmtime's is added by weight_wasmtime_bench_test.go.
+var floors = []floorEngine{{"wazero", func(ctx context.Context, interruptible bool) (floorHost, error) {
+	h, err := wazerofloor.New(ctx, interruptible)
+	return wazeroFloor{h}, err
+}}}
+
+type wazeroFloor struct{ h *wazerofloor.Host }
+
+func (f wazeroFloor) compile(ctx context.Context, wasm []byte) (any, error) {
+	return f.h.Compile(ctx, wasm)
+}
+
+func (f wazeroFloor) instantiate(ctx context.Context, c any) (floorInstance, error) {
+	in, err := f.h.Instantiate(ctx, c.(wazero.CompiledModule))
+	return wazeroFloorInstance{in}, err
+}
+
+func (f wazeroFloor) close(ctx context.Context) { _ = f.h.Close(ctx) }
+
+type wazeroFloorInstance struct{ in *wazerofloor.Instance }
+
+func (i wazeroFloorInstance) call(export string, input []byte) (int32, error) {
+	return i.in.Call(export, input)
+}
+
+func (i wazeroFloorInstance) close(ctx context.Context) { _ = i.in.Close(ctx) }
+
 // BenchmarkIdleInstances makes n instances of a one-page module (ok.wasm) and keeps them idle:
 // fresh from instantiation, and after one supports call each (a pooled instance has served at
 // least one call). The floor does the same straight through wazero.
@@ -122,38 +176,40 @@ func BenchmarkIdleInstances(b *testing.B) {
 					clear(ins) // the next snapshot must not count them
 				}
 			})
-			b.Run(fmt.Sprintf("n=%d/%s/wazero", n, state), func(b *testing.B) {
-				h, err := wazerofloor.New(ctx, true) // the runtime's default: a call deadline
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer h.Close(ctx)
-				c, err := h.Compile(ctx, wasm)
-				if err != nil {
-					b.Fatal(err)
-				}
-				ins := make([]*wazerofloor.Instance, n)
-				for b.Loop() {
-					before := snapshot()
-					start := time.Now()
-					for i := range ins {
-						if ins[i], err = h.Instantiate(ctx, c); err != nil {
-							b.Fatal(err)
-						}
-						if called {
-							if _, err := ins[i].Call("supports", spec); err != nil {
+			for _, fe := range floors {
+				b.Run(fmt.Sprintf("n=%d/%s/%s", n, state, fe.name), func(b *testing.B) {
+					h, err := fe.new(ctx, true) // the runtime's default: a call deadline
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer h.close(ctx)
+					c, err := h.compile(ctx, wasm)
+					if err != nil {
+						b.Fatal(err)
+					}
+					ins := make([]floorInstance, n)
+					for b.Loop() {
+						before := snapshot()
+						start := time.Now()
+						for i := range ins {
+							if ins[i], err = h.instantiate(ctx, c); err != nil {
 								b.Fatal(err)
 							}
+							if called {
+								if _, err := ins[i].call("supports", spec); err != nil {
+									b.Fatal(err)
+								}
+							}
 						}
+						b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(n), "ns/inst")
+						reportPer(b, before, n, "inst")
+						for _, in := range ins {
+							in.close(ctx)
+						}
+						clear(ins)
 					}
-					b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(n), "ns/inst")
-					reportPer(b, before, n, "inst")
-					for _, in := range ins {
-						_ = in.Close(ctx)
-					}
-					clear(ins)
-				}
-			})
+				})
+			}
 		}
 	}
 }
@@ -198,34 +254,44 @@ func BenchmarkLoadFleet(b *testing.B) {
 		_ = rt.Close(ctx)
 		load(b, Config{CacheDir: dir})
 	})
-	b.Run("wazero", func(b *testing.B) {
-		for b.Loop() {
-			h, err := wazerofloor.New(ctx, true)
-			if err != nil {
-				b.Fatal(err)
-			}
-			before := snapshot()
-			start := time.Now()
-			for _, wasm := range mods {
-				c, err := h.Compile(ctx, wasm)
+	for _, fe := range floors {
+		b.Run(fe.name, func(b *testing.B) {
+			for b.Loop() {
+				h, err := fe.new(ctx, true)
 				if err != nil {
 					b.Fatal(err)
 				}
-				in, err := h.Instantiate(ctx, c)
-				if err != nil {
-					b.Fatal(err)
-				}
-				for _, export := range []string{"name", "describe"} {
-					if _, err := in.Call(export, nil); err != nil {
+				// Kept referenced until measured: wazero's runtime holds its modules, but a
+				// wasmtime module or store nobody references is freed by its finalizer.
+				compiled, ins := make([]any, 0, len(mods)), make([]floorInstance, 0, len(mods))
+				before := snapshot()
+				start := time.Now()
+				for _, wasm := range mods {
+					c, err := h.compile(ctx, wasm)
+					if err != nil {
 						b.Fatal(err)
 					}
+					in, err := h.instantiate(ctx, c)
+					if err != nil {
+						b.Fatal(err)
+					}
+					for _, export := range []string{"name", "describe"} {
+						if _, err := in.call(export, nil); err != nil {
+							b.Fatal(err)
+						}
+					}
+					compiled, ins = append(compiled, c), append(ins, in)
 				}
+				b.ReportMetric(float64(time.Since(start).Microseconds())/fleetSize, "us/module")
+				reportPer(b, before, fleetSize, "module")
+				for _, in := range ins {
+					in.close(ctx)
+				}
+				goruntime.KeepAlive(compiled)
+				h.close(ctx)
 			}
-			b.ReportMetric(float64(time.Since(start).Microseconds())/fleetSize, "us/module")
-			reportPer(b, before, fleetSize, "module")
-			_ = h.Close(ctx)
-		}
-	})
+		})
+	}
 }
 
 // BenchmarkRouteFleet routes a task whose kind only the last of 1000 loaded modules handles,
@@ -261,51 +327,53 @@ func BenchmarkRouteFleet(b *testing.B) {
 				}
 			}
 		})
-		b.Run(tc.name+"/wazero", func(b *testing.B) {
-			h, err := wazerofloor.New(ctx, false)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer h.Close(ctx)
-			type entry struct {
-				kinds []string
-				in    *wazerofloor.Instance
-			}
-			entries := make([]entry, len(mods))
-			for i, wasm := range mods {
-				c, err := h.Compile(ctx, wasm)
+		for _, fe := range floors {
+			b.Run(tc.name+"/"+fe.name, func(b *testing.B) {
+				h, err := fe.new(ctx, false)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if entries[i].in, err = h.Instantiate(ctx, c); err != nil {
+				defer h.close(ctx)
+				type entry struct {
+					kinds []string
+					in    floorInstance
+				}
+				entries := make([]entry, len(mods))
+				for i, wasm := range mods {
+					c, err := h.compile(ctx, wasm)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if entries[i].in, err = h.instantiate(ctx, c); err != nil {
+						b.Fatal(err)
+					}
+					if tc.template == fleetKinds {
+						entries[i].kinds = []string{fmt.Sprintf("fleet-%04d", i)}
+					}
+				}
+				spec, err := req.JSON()
+				if err != nil {
 					b.Fatal(err)
 				}
-				if tc.template == fleetKinds {
-					entries[i].kinds = []string{fmt.Sprintf("fleet-%04d", i)}
-				}
-			}
-			spec, err := req.JSON()
-			if err != nil {
-				b.Fatal(err)
-			}
-			kind := req.Spec.Kind.Name()
-			b.ReportAllocs()
-			for b.Loop() {
-				found := -1
-				for i, e := range entries {
-					if len(e.kinds) > 0 && e.kinds[0] != kind {
-						continue
+				kind := req.Spec.Kind.Name()
+				b.ReportAllocs()
+				for b.Loop() {
+					found := -1
+					for i, e := range entries {
+						if len(e.kinds) > 0 && e.kinds[0] != kind {
+							continue
+						}
+						if rc, err := e.in.call("supports", spec); err == nil && rc == 1 {
+							found = i
+							break
+						}
 					}
-					if rc, err := e.in.Call("supports", spec); err == nil && rc == 1 {
-						found = i
-						break
+					if found != len(entries)-1 {
+						b.Fatalf("routed to %d", found)
 					}
 				}
-				if found != len(entries)-1 {
-					b.Fatalf("routed to %d", found)
-				}
-			}
-		})
+			})
+		}
 	}
 }
 

@@ -27,53 +27,69 @@ type Host struct {
 	linker *wasmtime.Linker
 }
 
-// callState is an instance's current call: what input hands in and output collected. The
-// store's data points at it, so the host functions find it from their Caller.
+// callState is an instance's current call: what input hands in and output collected, and
+// the instance's memory, found once at instantiation. The store's data points at it, so the
+// host functions find it from their Caller.
 type callState struct {
 	input, output []byte
+	mem           *wasmtime.Memory
 }
 
 // New returns a host on wasmtime's default configuration (Cranelift, no fuel, no epochs).
+//
+// The host functions are the cheapest wasmtime-go's public API offers: Linker.FuncNew (values
+// as []Val, no reflection: FuncWrap's trampoline calls the Go function through reflect) and
+// the memory looked up once per instance rather than through Caller.GetExport on every host
+// call (a cgo call and an Extern with a finalizer each time). Calls into the guest go through
+// Func.Call, the API's only way in (the function's type read through cgo and the arguments
+// boxed, on every call).
 func New() (*Host, error) {
 	engine := wasmtime.NewEngine()
 	l := wasmtime.NewLinker(engine)
 	if err := l.DefineWasi(); err != nil {
 		return nil, fmt.Errorf("wasmtimefloor: WASI: %w", err)
 	}
-	memOf := func(c *wasmtime.Caller) []byte {
-		ex := c.GetExport("memory")
-		if ex == nil || ex.Memory() == nil {
+	i32 := func(n int) []*wasmtime.ValType {
+		ts := make([]*wasmtime.ValType, n)
+		for i := range ts {
+			ts[i] = wasmtime.NewValType(wasmtime.KindI32)
+		}
+		return ts
+	}
+	memOf := func(c *wasmtime.Caller, st *callState) []byte {
+		if st.mem == nil {
 			return nil
 		}
-		return ex.Memory().UnsafeData(c)
+		return st.mem.UnsafeData(c)
 	}
 	funcs := []struct {
-		name string
-		f    any
+		name   string
+		params int
+		f      func(*wasmtime.Caller, []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap)
 	}{
-		{"input", func(c *wasmtime.Caller, dst int32) *wasmtime.Trap {
+		{"input", 1, func(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
 			st := c.Data().(*callState)
-			mem := memOf(c)
-			if uint64(uint32(dst))+uint64(len(st.input)) > uint64(len(mem)) {
-				return wasmtime.NewTrap(ErrOutOfMemory.Error())
+			mem, dst := memOf(c, st), uint32(args[0].I32())
+			if uint64(dst)+uint64(len(st.input)) > uint64(len(mem)) {
+				return nil, wasmtime.NewTrap(ErrOutOfMemory.Error())
 			}
-			copy(mem[uint32(dst):], st.input)
-			return nil
+			copy(mem[dst:], st.input)
+			return nil, nil
 		}},
-		{"output", func(c *wasmtime.Caller, p, n int32) *wasmtime.Trap {
+		{"output", 2, func(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
 			st := c.Data().(*callState)
-			mem := memOf(c)
-			if uint64(uint32(p))+uint64(uint32(n)) > uint64(len(mem)) {
-				return wasmtime.NewTrap(ErrOutOfMemory.Error())
+			mem, p, n := memOf(c, st), uint32(args[0].I32()), uint32(args[1].I32())
+			if uint64(p)+uint64(n) > uint64(len(mem)) {
+				return nil, wasmtime.NewTrap(ErrOutOfMemory.Error())
 			}
-			st.output = append(st.output[:0], mem[uint32(p):uint32(p)+uint32(n)]...)
-			return nil
+			st.output = append(st.output[:0], mem[p:p+n]...)
+			return nil, nil
 		}},
-		{"log", func(int32, int32, int32) {}},
-		{"emit", func(int32, int32, int32) {}},
+		{"log", 3, func(*wasmtime.Caller, []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) { return nil, nil }},
+		{"emit", 3, func(*wasmtime.Caller, []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) { return nil, nil }},
 	}
 	for _, f := range funcs {
-		if err := l.FuncWrap("solti", f.name, f.f); err != nil {
+		if err := l.FuncNew("solti", f.name, wasmtime.NewFuncType(i32(f.params), nil), f.f); err != nil {
 			return nil, fmt.Errorf("wasmtimefloor: solti.%s: %w", f.name, err)
 		}
 	}
@@ -90,7 +106,13 @@ type Instance struct {
 	st    *callState
 	store *wasmtime.Store
 	inst  *wasmtime.Instance
-	fns   map[string]*wasmtime.Func
+	fns   map[string]export
+}
+
+// export is a guest function and whether it takes the input's length.
+type export struct {
+	fn  *wasmtime.Func
+	arg bool
 }
 
 // Instantiate makes an instance of m (WASI with nothing granted) and calls its _initialize,
@@ -104,7 +126,10 @@ func (h *Host) Instantiate(m *wasmtime.Module) (*Instance, error) {
 		store.Close()
 		return nil, err
 	}
-	in := &Instance{st: st, store: store, inst: inst, fns: map[string]*wasmtime.Func{}}
+	if ex := inst.GetExport(store, "memory"); ex != nil {
+		st.mem = ex.Memory()
+	}
+	in := &Instance{st: st, store: store, inst: inst, fns: map[string]export{}}
 	if f := inst.GetFunc(store, "_initialize"); f != nil {
 		if _, err := f.Call(store); err != nil {
 			store.Close()
@@ -114,18 +139,26 @@ func (h *Host) Instantiate(m *wasmtime.Module) (*Instance, error) {
 	return in, nil
 }
 
-// Call calls export with input (its length as the one argument) and returns its i32 result;
+// Call calls export with input (its length as the one argument, for exports that take one)
+// and returns its i32 result;
 // Output holds what it wrote.
 func (in *Instance) Call(export string, input []byte) (int32, error) {
 	f, ok := in.fns[export]
 	if !ok {
-		if f = in.inst.GetFunc(in.store, export); f == nil {
+		if f.fn = in.inst.GetFunc(in.store, export); f.fn == nil {
 			return 0, fmt.Errorf("no export %q", export)
 		}
+		f.arg = len(f.fn.Type(in.store).Params()) > 0
 		in.fns[export] = f
 	}
 	in.st.input, in.st.output = input, in.st.output[:0]
-	res, err := f.Call(in.store, int32(len(input)))
+	var res any
+	var err error
+	if f.arg { // supports, build, run: the input's length
+		res, err = f.fn.Call(in.store, int32(len(input)))
+	} else { // name, describe
+		res, err = f.fn.Call(in.store)
+	}
 	if err != nil {
 		return 0, err
 	}

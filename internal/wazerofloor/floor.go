@@ -27,8 +27,17 @@ type Host struct {
 // context is done (wazero's close-on-context-done), as the runtime does for runs and for calls
 // under a deadline.
 func New(ctx context.Context, interruptible bool) (*Host, error) {
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().
-		WithCloseOnContextDone(interruptible).WithCoreFeatures(api.CoreFeaturesV2))
+	return NewCached(ctx, interruptible, nil)
+}
+
+// NewCached is [New] with wazero's compilation cache (nil: none), for drivers that start a
+// process per measurement (floorloop) and must not compile a Go guest every time.
+func NewCached(ctx context.Context, interruptible bool, cache wazero.CompilationCache) (*Host, error) {
+	cfg := wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(interruptible).WithCoreFeatures(api.CoreFeaturesV2)
+	if cache != nil {
+		cfg = cfg.WithCompilationCache(cache)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		_ = rt.Close(ctx)
 		return nil, err

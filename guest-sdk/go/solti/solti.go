@@ -89,8 +89,19 @@ func (r *RunRequest) DecodePayload(v any) error {
 	return nil
 }
 
-// registered is the module's one runner.
-var registered Runner
+// registered is the module's one runner; checker is the same runner when it is a
+// SupportsChecker (asserted once, at Register: a failing type assertion is a hash lookup in the
+// runtime's itab table on every call, wasm having no per-site cache), else nil.
+var (
+	registered Runner
+	checker    SupportsChecker
+)
+
+// install sets the registered runner (Register, and tests).
+func install(r Runner) {
+	registered = r
+	checker, _ = r.(SupportsChecker)
+}
 
 // Register installs the module's runner. Call it exactly once, from an init function: the
 // host runs init functions when it initialises the module, and never runs main.
@@ -101,7 +112,7 @@ func Register(r Runner) {
 	if registered != nil {
 		panic("solti.Register called twice: a module holds exactly one runner")
 	}
-	registered = r
+	install(r)
 }
 
 // Return codes of the exports besides abi.SupportsYes/No: build and run fail with a positive
@@ -139,23 +150,51 @@ func callDescribe() (rc int32, out []byte) {
 // theSpec is reused by every supports call so that the hot path makes no garbage.
 var theSpec Spec
 
+// callSupports is the supports export's logic, for tests: supportsCall's code and output.
 func callSupports(in []byte) (rc int32, out []byte) {
+	rc = supportsCall(in)
+	out, supportsOut = supportsOut, nil
+	return rc, out
+}
+
+// supportsOut is what a supports call that failed hands to output (nil: none), until the
+// export (or callSupports) takes it.
+var supportsOut []byte
+
+// supportsCall answers one supports call; a failure's error is left in supportsOut. The usual
+// case, a registered Runner that is not a SupportsChecker, is lean: under Go's wasm code
+// generation every argument and result of a Go call goes through memory (a bounds-checked
+// access on wazero), so it returns one word and makes no call but the runner's, and the panic
+// guard is a closure deferred without arguments (open-coded: one direct call on return).
+func supportsCall(in []byte) (rc int32) {
+	if registered == nil || checker != nil {
+		rc, supportsOut = callSupportsChecked(in)
+		return rc
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			rc, supportsOut = rcSupportsFail, errorJSON(Errorf(abi.CodeInternal, "panic: %v", p))
+		}
+	}()
+	theSpec.reset(in)
+	if registered.Supports(&theSpec) {
+		return abi.SupportsYes
+	}
+	return abi.SupportsNo
+}
+
+// callSupportsChecked is callSupports for a SupportsChecker (and with no runner registered).
+func callSupportsChecked(in []byte) (rc int32, out []byte) {
 	defer recoverInto(&rc, &out, rcSupportsFail)
 	if registered == nil {
 		return rcSupportsFail, errorJSON(errNoRunner)
 	}
 	theSpec.reset(in)
-	if sc, ok := registered.(SupportsChecker); ok {
-		yes, err := sc.CheckSupports(&theSpec)
-		switch {
-		case err != nil:
-			return rcSupportsFail, errorJSON(asGuestError(err))
-		case yes:
-			return abi.SupportsYes, nil
-		}
-		return abi.SupportsNo, nil
-	}
-	if registered.Supports(&theSpec) {
+	yes, err := checker.CheckSupports(&theSpec)
+	switch {
+	case err != nil:
+		return rcSupportsFail, errorJSON(asGuestError(err))
+	case yes:
 		return abi.SupportsYes, nil
 	}
 	return abi.SupportsNo, nil

@@ -216,8 +216,8 @@ func (f *fakeExecutor) Run(r *RunRequest) ([]byte, error) {
 
 func with(t *testing.T, r Runner) {
 	old := registered
-	registered = r
-	t.Cleanup(func() { registered = old })
+	install(r)
+	t.Cleanup(func() { install(old) })
 }
 
 func check(t *testing.T, what string, rc int32, out []byte, wantRC int32, want string) {
@@ -326,18 +326,18 @@ func BenchmarkKind1KiB(b *testing.B) {
 	}
 }
 
-// checker is a runner whose supports can fail.
-type checker struct {
+// fakeChecker is a runner whose supports can fail.
+type fakeChecker struct {
 	fakeRunner
 	yes bool
 	err error
 }
 
-func (c *checker) CheckSupports(*Spec) (bool, error) { return c.yes, c.err }
+func (c *fakeChecker) CheckSupports(*Spec) (bool, error) { return c.yes, c.err }
 
 func TestCheckSupports(t *testing.T) {
 	spec := canonical(t, `{"slot":"a","kind":{"extension":{"type":"t"}},"timeout":1}`)
-	c := &checker{yes: true}
+	c := &fakeChecker{yes: true}
 	with(t, c)
 	rc, out := callSupports(spec)
 	check(t, "CheckSupports yes", rc, out, 1, "")

@@ -2,6 +2,8 @@ package solti
 
 import (
 	"encoding/json"
+	"math/bits"
+	"unsafe"
 
 	"github.com/solti-wasm/solti-wasm/abi"
 )
@@ -32,6 +34,11 @@ type Spec struct {
 
 	decoded *abi.TaskSpec
 	decErr  error
+
+	// lazy is set when anything past the scan's fields was filled in: reset clears the whole
+	// Spec then, and otherwise only what scan rewrites (each store is a memory access in
+	// wasm, a bounds-checked one on wazero).
+	lazy bool
 }
 
 // NewSpec returns a view of a task spec's JSON, for testing a runner natively: the SDK builds
@@ -43,7 +50,13 @@ func NewSpec(raw []byte) *Spec {
 	return s
 }
 
-func (s *Spec) reset(raw []byte) { *s = Spec{raw: raw} }
+func (s *Spec) reset(raw []byte) {
+	if s.lazy {
+		*s = Spec{raw: raw}
+		return
+	}
+	s.raw, s.scanned = raw, false
+}
 
 // JSON returns the spec's canonical JSON as the host sent it.
 func (s *Spec) JSON() []byte { return s.raw }
@@ -51,13 +64,17 @@ func (s *Spec) JSON() []byte { return s.raw }
 // Kind returns the task kind's routing name: "subprocess", "wasm", "container", "embedded",
 // or an extension kind's type. It returns "" for a spec it cannot read.
 func (s *Spec) Kind() string {
-	s.scan()
+	if !s.scanned {
+		s.scan()
+	}
 	return s.kind
 }
 
 // IsExtension reports whether the task's kind is an extension kind.
 func (s *Spec) IsExtension() bool {
-	s.scan()
+	if !s.scanned {
+		s.scan()
+	}
 	return s.isExt
 }
 
@@ -68,7 +85,7 @@ func (s *Spec) ExtensionSpec() json.RawMessage {
 	if !s.extDone {
 		// Found only now: supports calls that just ask for the kind do not pay to skip over
 		// the extension spec, which may be most of the input.
-		s.extDone = true
+		s.extDone, s.lazy = true, true
 		if s.extAt >= 0 {
 			if end := skipValue(s.raw, s.extAt); end >= 0 {
 				s.ext = s.raw[s.extAt:end:end]
@@ -100,6 +117,7 @@ func (s *Spec) DecodeExtension(v any) error {
 // full JSON decode on the first call; later calls return the cached result.
 func (s *Spec) Decode() (*abi.TaskSpec, error) {
 	if s.decoded == nil && s.decErr == nil {
+		s.lazy = true
 		t := new(abi.TaskSpec)
 		if err := json.Unmarshal(s.raw, t); err != nil {
 			s.decErr = Errorf(abi.CodeInvalidSpec, "task spec: %v", err)
@@ -115,7 +133,7 @@ func (s *Spec) Decode() (*abi.TaskSpec, error) {
 // not decoded.
 func (s *Spec) Labels() map[string]string {
 	if !s.labDone {
-		s.labDone = true
+		s.labDone, s.lazy = true, true
 		if at := s.findLabels(); at >= 0 {
 			if end := skipValue(s.raw, at); end >= 0 {
 				_ = json.Unmarshal(s.raw[at:end], &s.labels)
@@ -169,7 +187,7 @@ func (s *Spec) findLabels() int {
 	if s.restDone {
 		return s.labelsAt
 	}
-	s.restDone, s.labelsAt = true, -1
+	s.restDone, s.labelsAt, s.lazy = true, -1, true
 	if s.kindAt < 0 {
 		return -1
 	}
@@ -191,31 +209,185 @@ func (s *Spec) findLabels() int {
 	return -1
 }
 
+// scan reads the kind once per spec. It is kept out of line so that Kind and IsExtension,
+// which call it only the first time, inline into the runner's Supports.
+//
+// Its first part is the fast path for the usual input, an extension kind in canonical JSON,
+// {"slot":"S","kind":{"extension":{"type":"T"} or ,"spec":...; anything else goes to
+// scanGeneral. Under Go's wasm code generation each memory access is a load or store that the
+// engine bounds-checks, every Go call passes its arguments through memory, and a taken branch
+// goes through the function's dispatch loop: so the keys are compared as constant words with
+// one branch for all of them, the slot's end is found a word at a time, and the kind is
+// compared in place, as words, with the last one seen (a name the SDK accepted holds no
+// escape); only a new name is scanned and copied, once.
+//
+//go:noinline
 func (s *Spec) scan() {
 	if s.scanned {
 		return
 	}
-	s.scanned, s.extAt, s.kindAt, s.labelsAt = true, -1, -1, -1
+	s.scanned, s.labelsAt = true, -1
+	b := s.raw
+	const slotAt = len(`{"slot":"`)
+	if len(b) < slotAt || (load8(b, 0)^wSlot)|uint64(b[slotAt-1]^'"') != 0 {
+		s.scanGeneral()
+		return
+	}
+	// The slot's closing quote: plainEnd's word loop, written out (plainEnd is too big for
+	// the inliner); a slot ending in the last eight bytes is left to scanGeneral.
+	end := -1
+	for i := slotAt; i+8 <= len(b); i += 8 {
+		if t := quoteOrEscape(load8(b, i)); t != 0 {
+			end = i + bits.TrailingZeros64(t)>>3
+			break
+		}
+	}
+	kind := end + 1 + len(`,"kind":`)
+	typ := kind + len(`{"extension":{"type":"`)
+	if end < 0 || typ > len(b) || b[end] != '"' ||
+		(load8(b, end+1)^wKind)|(load8(b, kind)^wExt0)|(load8(b, kind+8)^wExt1)|(load8(b, kind+14)^wExt2) != 0 {
+		s.scanGeneral()
+		return
+	}
+	if kindMask[0] != 0 && typ+16 <= len(b) &&
+		((load8(b, typ)^kindWord[0])&kindMask[0])|((load8(b, typ+8)^kindWord[1])&kindMask[1]) == 0 {
+		end = typ + len(lastExtKind)
+	} else if end = plainEnd(b, typ); end < 0 {
+		s.scanGeneral()
+		return
+	} else if string(b[typ:end]) != lastExtKind {
+		setLastExtKind(b[typ:end])
+	}
+	extAt, after := -1, end+1
+	switch {
+	case after < len(b) && b[after] == '}':
+	case after+8 <= len(b) && load8(b, after) == wSpecK:
+		extAt = after + len(`,"spec":`)
+	default:
+		s.scanGeneral()
+		return
+	}
+	s.kind, s.isExt, s.extAt, s.kindAt = lastExtKind, true, extAt, kind
+}
+
+// generalScans counts scanGeneral's calls, for the tests of scan's fast path.
+var generalScans int
+
+// scanGeneral is scan for what its fast path does not read: the solti kinds, and JSON that is
+// not canonical.
+func (s *Spec) scanGeneral() {
+	generalScans++
+	s.extAt, s.kindAt = -1, -1
 	if name, extAt, isExt, ok := scanKind(s.raw); ok {
 		s.kind, s.extAt, s.isExt = intern(name), extAt, isExt
 		s.kindAt = kindValueAt(s.raw)
 		return
 	}
 	// Not canonical JSON (a hand-made test input, say): take the slow, general road.
-	s.extDone = true
+	s.extDone, s.lazy = true, true
 	t, err := s.Decode()
 	if err != nil {
+		s.kind, s.isExt = "", false
 		return
 	}
-	s.kind = t.Kind.Name()
+	s.kind, s.isExt = t.Kind.Name(), false
 	if t.Kind.Extension != nil {
 		s.isExt, s.ext = true, t.Kind.Extension.Spec
 	}
 }
 
-// lastExtKind caches the last extension kind name, so that a runner asked about the same kind
-// again and again (the usual case) allocates nothing.
-var lastExtKind string
+// The words of canonical JSON that scan compares, eight bytes at a time (lit8 of each;
+// a test checks them). Constants, so that each compare is one load from the input.
+const (
+	wSlot  = 0x3a22746f6c73227b // {"slot":
+	wKind  = 0x3a22646e696b222c // ,"kind":
+	wExt0  = 0x736e65747865227b // {"extens: {"extension":{"type":" is wExt0, wExt1 and, overlapping, wExt2
+	wExt1  = 0x74227b3a226e6f69 // ion":{"t
+	wExt2  = 0x223a226570797422 // "type":"
+	wSpecK = 0x3a2263657073222c // ,"spec":
+
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// lit8 is the little-endian word of an 8-byte string.
+func lit8(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// load8 is the little-endian word of b[i:i+8]; the caller has checked that i+8 <= len(b).
+// One unaligned i64.load in wasm (unsafe: no bounds check, hence the caller's).
+func load8(b []byte, i int) uint64 {
+	return *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))
+}
+
+// plainEnd returns the index of the quote that closes a JSON string whose contents start at
+// b[i], or -1 when a backslash comes first (an escape: the caller takes the general road) or
+// there is no quote. It reads eight bytes at a time: in each word, the bytes equal to '"' or
+// '\\' are found with the zero-byte test ((x-1)&^x&0x80 per byte, exact for the lowest one).
+func plainEnd(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		if t := quoteOrEscape(load8(b, i)); t != 0 {
+			if j := i + bits.TrailingZeros64(t)>>3; b[j] == '"' {
+				return j
+			}
+			return -1
+		}
+	}
+	return plainEndTail(b, i)
+}
+
+// quoteOrEscape has the high bit set in each byte of w that is '"' or '\\' (and maybe in bytes
+// above the lowest such byte).
+func quoteOrEscape(w uint64) uint64 {
+	q, e := w^(ones*'"'), w^(ones*'\\')
+	return (((q - ones) &^ q) | ((e - ones) &^ e)) & highs
+}
+
+// plainEndTail is plainEnd for the last bytes, fewer than eight.
+//
+//go:noinline
+func plainEndTail(b []byte, i int) int {
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			return i
+		case '\\':
+			return -1
+		}
+	}
+	return -1
+}
+
+// The last extension kind seen, as scan compares it in place: lastExtKind followed by
+// its closing quote, as two little-endian words and their masks (set when the name, quote
+// included, fits in 16 bytes; else the masks are zero and the name is compared as a string).
+var (
+	lastExtKind string
+	kindWord    [2]uint64
+	kindMask    [2]uint64
+)
+
+// setLastExtKind makes name the cached extension kind.
+func setLastExtKind(name []byte) {
+	lastExtKind = string(name)
+	kindWord, kindMask = [2]uint64{}, [2]uint64{}
+	if len(name) < 16 {
+		var buf [16]byte
+		copy(buf[:], name)
+		buf[len(name)] = '"'
+		for k := range 2 {
+			kindWord[k] = lit8(string(buf[8*k : 8*k+8]))
+			for j := range 8 {
+				if 8*k+j <= len(name) {
+					kindMask[k] |= 0xff << (8 * j)
+				}
+			}
+		}
+	}
+}
 
 // intern returns name as a string without allocating for the solti kinds and the last seen
 // extension kind. Comparisons of string(b) with a string do not allocate.
@@ -231,7 +403,7 @@ func intern(name []byte) string {
 		return abi.KindEmbedded
 	}
 	if string(name) != lastExtKind {
-		lastExtKind = string(name)
+		setLastExtKind(name)
 	}
 	return lastExtKind
 }

@@ -36,11 +36,16 @@ func readInput(n int32) []byte {
 		return nil
 	}
 	if int(n) > cap(inBuf) {
-		inBuf = make([]byte, n, max(int(n), 2*cap(inBuf), 4096))
+		growInput(int(n))
 	}
-	inBuf = inBuf[:n]
-	hostInput(unsafe.Pointer(unsafe.SliceData(inBuf)))
-	return inBuf
+	b := inBuf[:n]
+	hostInput(unsafe.Pointer(unsafe.SliceData(b)))
+	return b
+}
+
+// growInput makes inBuf hold at least n bytes (out of readInput, which then inlines).
+func growInput(n int) {
+	inBuf = make([]byte, n, max(n, 2*cap(inBuf), 4096))
 }
 
 // finish hands out to the host and returns the export's code. A nil out leaves output unset.
@@ -88,8 +93,21 @@ func exportDescribe() int32 {
 
 //go:wasmexport supports
 func exportSupports(inLen int32) int32 {
-	rc, out := callSupports(readInput(inLen))
-	return finish(rc, out, rcSupportsFail)
+	// readInput, written out: it is too big for the inliner, and this is the hot path.
+	if int(inLen) > cap(inBuf) {
+		growInput(int(inLen))
+	}
+	in := inBuf[:max(inLen, 0)]
+	if inLen > 0 {
+		hostInput(unsafe.Pointer(unsafe.SliceData(in)))
+	}
+	rc := supportsCall(in)
+	if out := supportsOut; out != nil {
+		supportsOut = nil
+		return finish(rc, out, rcSupportsFail)
+	}
+	yieldToRuntime(true)
+	return rc
 }
 
 //go:wasmexport build
