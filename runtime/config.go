@@ -16,8 +16,9 @@ type Config struct {
 	// Engine is "wazero" (the default, compiled), "wazero-interpreter", or another registered
 	// engine (wasmtime with the wasmtime build tag).
 	Engine string
-	// CacheDir keeps compiled code on disk so the next process loads modules fast. Empty: no
-	// on-disk cache. DefaultCacheDir is the usual choice for a CLI or daemon.
+	// CacheDir keeps compiled code (and the fuel pass's output, under solti-fuel/) on disk
+	// so the next process loads modules fast. Empty: no on-disk cache. DefaultCacheDir is
+	// the usual choice for a CLI or daemon.
 	CacheDir string
 	// Limits bounds every module; zero fields take the ABI defaults.
 	Limits Limits

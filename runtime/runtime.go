@@ -36,10 +36,11 @@ type Runtime struct {
 	logger *slog.Logger
 	// fuel: modules are compiled with the fuel pass, and every call is bounded by fuel and
 	// its deadline (a call deadline is set); else only runs are, on a second compilation.
-	fuel     bool
-	observer Observer
-	runCalls int // Config.RunInstanceCalls
-	budget   *MemoryBudget
+	fuel      bool
+	fuelCache fuelCache
+	observer  Observer
+	runCalls  int // Config.RunInstanceCalls
+	budget    *MemoryBudget
 
 	mu      sync.Mutex
 	modules map[*Module]struct{}
@@ -56,13 +57,14 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	}
 	limits := cfg.Limits.withDefaults()
 	rt := &Runtime{
-		limits:   limits,
-		logger:   cfg.Logger,
-		fuel:     limits.CallTimeout > 0,
-		modules:  map[*Module]struct{}{},
-		observer: cfg.Observer,
-		runCalls: cfg.RunInstanceCalls,
-		budget:   cfg.MemoryBudget,
+		limits:    limits,
+		logger:    cfg.Logger,
+		fuel:      limits.CallTimeout > 0,
+		fuelCache: newFuelCache(cfg.CacheDir),
+		modules:   map[*Module]struct{}{},
+		observer:  cfg.Observer,
+		runCalls:  cfg.RunInstanceCalls,
+		budget:    cfg.MemoryBudget,
 	}
 	if rt.logger == nil {
 		rt.logger = slog.New(slog.DiscardHandler)
@@ -81,10 +83,11 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 }
 
 // instrument returns the bytes to compile for a module whose calls are metered: wasm with the
-// fuel pass applied. The compilation cache keys on these bytes, which record the pass version
-// and the cost table (a custom section), so a change of either never reuses stale code.
+// fuel pass applied (from the fuel cache when the runtime has a cache directory). The
+// compilation cache keys on these bytes, which record the pass version and the cost table
+// (a custom section), so a change of either never reuses stale code.
 func (rt *Runtime) instrument(wasm []byte) ([]byte, error) {
-	out, err := InstrumentFuel(wasm)
+	out, err := rt.fuelCache.instrument(wasm)
 	if err != nil {
 		return nil, errorf(ErrInvalidModule, "fuel instrumentation: %v", err)
 	}
