@@ -96,7 +96,7 @@ func (c *committer) loop() {
 		<-c.wake // a token, or closed by stop: the queue is drained either way
 		for {
 			batch, wait, stopped := c.take()
-			if wait > 0 { // background writes only: give a client's write time to come
+			if wait > 0 { // writes to wait for (take): a token, a new write, or the time is up
 				if timer == nil {
 					timer = time.NewTimer(wait)
 				} else {
