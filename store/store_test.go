@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -62,14 +64,25 @@ func TestChecks(t *testing.T) {
 
 func TestNewUID(t *testing.T) {
 	t.Parallel()
-	v4 := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	v7 := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	seen := map[string]bool{}
+	before := time.Now().UnixMilli()
 	for range 1000 {
 		u := NewUID()
-		if !v4.MatchString(u) || seen[u] {
-			t.Fatalf("NewUID %q: not a fresh version 4 UUID", u)
+		if !v7.MatchString(u) || seen[u] {
+			t.Fatalf("NewUID %q: not a fresh version 7 UUID", u)
 		}
 		seen[u] = true
+	}
+	// The first 48 bits are the creation time in Unix milliseconds: uids sort by it.
+	u := NewUID()
+	ms, err := strconv.ParseInt(strings.ReplaceAll(u[:13], "-", ""), 16, 64)
+	if err != nil || ms < before || ms > time.Now().UnixMilli() {
+		t.Fatalf("NewUID %q: timestamp %d (%v), want between %d and now", u, ms, err, before)
+	}
+	time.Sleep(2 * time.Millisecond)
+	if later := NewUID(); later <= u {
+		t.Fatalf("a uid made later (%s) sorts before an earlier one (%s)", later, u)
 	}
 }
 
