@@ -228,18 +228,22 @@ func BenchmarkLoadFleet(b *testing.B) {
 				b.Fatal(err)
 			}
 			before := snapshot()
-			start := time.Now()
+			start, cpu := time.Now(), cpuNow()
 			for i, wasm := range mods {
 				if _, err := rt.LoadBytes(ctx, "fleet-"+strconv.Itoa(i)+".wasm", wasm); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64((cpuNow()-cpu).Microseconds())/fleetSize, "cpu-us/module")
 			b.ReportMetric(float64(time.Since(start).Microseconds())/fleetSize, "us/module")
 			reportPer(b, before, fleetSize, "module")
 			_ = rt.Close(ctx)
 		}
 	}
 	b.Run("runtime/cold", func(b *testing.B) { load(b, Config{}) })
+	// Without the fuel pass (no deadline: the runtime then compiles the module's own bytes),
+	// to tell the pass's price from the rest of the load (BENCHMARKS.md, issue 10).
+	b.Run("runtime/cold-nofuel", func(b *testing.B) { load(b, Config{Limits: Limits{CallTimeout: NoCallTimeout}}) })
 	b.Run("runtime/warm-cache", func(b *testing.B) {
 		dir := b.TempDir()
 		rt, err := New(ctx, Config{CacheDir: dir})
@@ -254,44 +258,79 @@ func BenchmarkLoadFleet(b *testing.B) {
 		_ = rt.Close(ctx)
 		load(b, Config{CacheDir: dir})
 	})
+	// The wazero floor also compiles what the runtime compiles, step by step: the fuel pass's
+	// bytes (+fuel), and those after the runtime's load checks (+checks+fuel: the header,
+	// wasmbin's parse and validation, the table clamp), each step timed with the load.
+	checker := &Runtime{limits: Limits{}.withDefaults()}
+	type variant struct {
+		name string
+		prep func(wasm []byte) ([]byte, error)
+	}
+	asIs := func(wasm []byte) ([]byte, error) { return wasm, nil }
 	for _, fe := range floors {
-		b.Run(fe.name, func(b *testing.B) {
-			for b.Loop() {
-				h, err := fe.new(ctx, true)
+		variants := []variant{{fe.name, asIs}}
+		if fe.name == "wazero" {
+			variants = append(variants,
+				variant{fe.name + "+fuel", InstrumentFuel},
+				variant{fe.name + "+checks+fuel", func(wasm []byte) ([]byte, error) {
+					p, _, err := checker.prepare(wasm)
+					if err != nil {
+						return nil, err
+					}
+					return InstrumentFuel(p.wasm)
+				}})
+		}
+		for _, v := range variants {
+			benchFloorLoad(b, fe, v.name, v.prep, mods)
+		}
+	}
+}
+
+// benchFloorLoad is BenchmarkLoadFleet's floor: compile (the bytes prep makes of each
+// module), instantiate, name and describe, straight through the floor's engine.
+func benchFloorLoad(b *testing.B, fe floorEngine, name string, prep func([]byte) ([]byte, error), mods [][]byte) {
+	ctx := context.Background()
+	b.Run(name, func(b *testing.B) {
+		for b.Loop() {
+			h, err := fe.new(ctx, true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			// Kept referenced until measured: wazero's runtime holds its modules, but a
+			// wasmtime module or store nobody references is freed by its finalizer.
+			compiled, ins := make([]any, 0, len(mods)), make([]floorInstance, 0, len(mods))
+			before := snapshot()
+			start, cpu := time.Now(), cpuNow()
+			for _, wasm := range mods {
+				code, err := prep(wasm)
 				if err != nil {
 					b.Fatal(err)
 				}
-				// Kept referenced until measured: wazero's runtime holds its modules, but a
-				// wasmtime module or store nobody references is freed by its finalizer.
-				compiled, ins := make([]any, 0, len(mods)), make([]floorInstance, 0, len(mods))
-				before := snapshot()
-				start := time.Now()
-				for _, wasm := range mods {
-					c, err := h.compile(ctx, wasm)
-					if err != nil {
+				c, err := h.compile(ctx, code)
+				if err != nil {
+					b.Fatal(err)
+				}
+				in, err := h.instantiate(ctx, c)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, export := range []string{"name", "describe"} {
+					if _, err := in.call(export, nil); err != nil {
 						b.Fatal(err)
 					}
-					in, err := h.instantiate(ctx, c)
-					if err != nil {
-						b.Fatal(err)
-					}
-					for _, export := range []string{"name", "describe"} {
-						if _, err := in.call(export, nil); err != nil {
-							b.Fatal(err)
-						}
-					}
-					compiled, ins = append(compiled, c), append(ins, in)
 				}
-				b.ReportMetric(float64(time.Since(start).Microseconds())/fleetSize, "us/module")
-				reportPer(b, before, fleetSize, "module")
-				for _, in := range ins {
-					in.close(ctx)
-				}
-				goruntime.KeepAlive(compiled)
-				h.close(ctx)
+				compiled, ins = append(compiled, c), append(ins, in)
 			}
-		})
-	}
+			b.ReportMetric(float64((cpuNow()-cpu).Microseconds())/fleetSize, "cpu-us/module")
+			b.ReportMetric(float64(time.Since(start).Microseconds())/fleetSize, "us/module")
+			reportPer(b, before, fleetSize, "module")
+			for _, in := range ins {
+				in.close(ctx)
+			}
+			goruntime.KeepAlive(compiled)
+			h.close(ctx)
+		}
+	})
 }
 
 // BenchmarkRouteFleet routes a task whose kind only the last of 1000 loaded modules handles,

@@ -43,8 +43,19 @@ type callState struct {
 // call (a cgo call and an Extern with a finalizer each time). Calls into the guest go through
 // Func.Call, the API's only way in (the function's type read through cgo and the arguments
 // boxed, on every call).
-func New() (*Host, error) {
-	engine := wasmtime.NewEngine()
+func New() (*Host, error) { return newHost(wasmtime.NewEngine()) }
+
+// NewWithoutMemoryImages returns a host as New does but with wasmtime's copy-on-write memory
+// images off (Config.SetMemoryInitCOWSet(false)), as the runtime's wasmtime engine has them
+// (its capped memories are not wasmtime's own mmap memories): each instance then copies its
+// data segments into a fresh memory, which a benchmark beside New's tells apart.
+func NewWithoutMemoryImages() (*Host, error) {
+	cfg := wasmtime.NewConfig()
+	cfg.SetMemoryInitCOWSet(false)
+	return newHost(wasmtime.NewEngineWithConfig(cfg))
+}
+
+func newHost(engine *wasmtime.Engine) (*Host, error) {
 	l := wasmtime.NewLinker(engine)
 	if err := l.DefineWasi(); err != nil {
 		return nil, fmt.Errorf("wasmtimefloor: WASI: %w", err)

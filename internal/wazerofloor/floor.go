@@ -5,7 +5,8 @@
 //
 // It does what ABI v1 needs and nothing more: the solti imports (input, output, log and emit,
 // whose records it drops) and WASI, one wazero.Runtime for every module, anonymous instances,
-// _initialize called once per instance. No limits, no metering, no pool.
+// _initialize called once per instance. No limits, no metering, no pool (the fuel pass's
+// refill import is provided, unmetered, so that instrumented bytes can be compiled too).
 package wazerofloor
 
 import (
@@ -66,8 +67,25 @@ func NewCached(ctx context.Context, interruptible bool, cache wazero.Compilation
 		_ = rt.Close(ctx)
 		return nil, err
 	}
+	// The fuel pass's import (solti_fuel.refill, (i64) -> (i64)), so that the floor can also
+	// compile what the runtime compiles when fuel is on (runtime.InstrumentFuel's bytes) and
+	// a benchmark can tell the pass's price from the runtime's own: it hands out fuel without
+	// counting, so an instrumented module runs unmetered here.
+	i64 := api.ValueTypeI64
+	if _, err := rt.NewHostModuleBuilder("solti_fuel").
+		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(_ context.Context, _ api.Module, stack []uint64) {
+		stack[0] = uint64(unmeteredFuel)
+	}), []api.ValueType{i64}, []api.ValueType{i64}).Export("refill").
+		Instantiate(ctx); err != nil {
+		_ = rt.Close(ctx)
+		return nil, err
+	}
 	return &Host{rt: rt}, nil
 }
+
+// unmeteredFuel is what the floor's refill hands an instrumented guest: enough that it never
+// asks again in a benchmark.
+const unmeteredFuel = int64(1) << 62
 
 // Close closes the runtime and everything in it.
 func (h *Host) Close(ctx context.Context) error { return h.rt.Close(ctx) }

@@ -357,6 +357,43 @@ func BenchmarkRun(b *testing.B) {
 		for _, floor := range []bool{false, true} {
 			b.Run(r.name+"/"+hostName(floor), benchRun(h, r.name, floor))
 		}
+		b.Run(r.name+"/wazero+fuel", benchRunFueled(h, r.name))
+	}
+}
+
+// benchRunFueled is benchRun's floor on the code the runtime runs: the fuel pass's bytes
+// (runtime.InstrumentFuel), compiled without wazero's close-on-context-done, whose
+// termination checks (at every function entry and loop header) the floor's runs otherwise
+// pay and the runtime's metered code does not (BENCHMARKS.md, issue 10).
+func benchRunFueled(h *hosts, name string) func(*testing.B) {
+	return func(b *testing.B) {
+		ctx := context.Background()
+		wasm, err := os.ReadFile(path(name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if wasm, err = runtime.InstrumentFuel(wasm); err != nil {
+			b.Fatal(err)
+		}
+		c, err := h.floor.Compile(ctx, wasm)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close(ctx)
+		input, err := json.Marshal(runInput(request(b, "bench", 1<<10)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		measure(b, func() {
+			in, err := h.floor.Instantiate(ctx, c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if rc, err := in.Call("run", input); err != nil || rc != 0 {
+				b.Fatalf("run: %d, %v: %s", rc, err, in.Output())
+			}
+			_ = in.Close(ctx)
+		})
 	}
 }
 

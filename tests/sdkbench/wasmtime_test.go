@@ -125,10 +125,47 @@ func BenchmarkBuildWasmtime(b *testing.B) {
 }
 
 func BenchmarkRunWasmtime(b *testing.B) {
+	wt := wasmtimeRuntime(b)
 	for _, r := range runners {
 		if !r.raw {
+			b.Run(r.name+"/runtime-wasmtime", benchRun(wt, r.name, false))
 			b.Run(r.name+"/wasmtime", benchRunWasmtime(r.name))
+			b.Run(r.name+"/wasmtime-no-images", benchRunWasmtimeNoImages(r.name))
 		}
+	}
+}
+
+// benchRunWasmtimeNoImages is benchRunWasmtime on a floor with wasmtime's copy-on-write
+// memory images off, as the runtime's wasmtime engine has them: what the images are worth
+// to a fresh instance's run (BENCHMARKS.md, issue 10).
+func benchRunWasmtimeNoImages(name string) func(*testing.B) {
+	return func(b *testing.B) {
+		h, err := wasmtimefloor.NewWithoutMemoryImages()
+		if err != nil {
+			b.Fatal(err)
+		}
+		wasm, err := os.ReadFile(path(name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := h.Compile(wasm)
+		if err != nil {
+			b.Fatal(err)
+		}
+		input, err := json.Marshal(runInput(request(b, "bench", 1<<10)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		measure(b, func() {
+			in, err := h.Instantiate(m)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if rc, err := in.Call("run", input); err != nil || rc != 0 {
+				b.Fatalf("run: %d, %v: %s", rc, err, in.Output())
+			}
+			in.Close()
+		})
 	}
 }
 
@@ -205,7 +242,7 @@ func TestSDKTableWasmtime(t *testing.T) {
 
 // wasmtimeRuntime is a runtime on the wasmtime engine (deadline off, the shared compilation
 // cache), closed with the test; its modules load on first use.
-func wasmtimeRuntime(t *testing.T) *hosts {
+func wasmtimeRuntime(t testing.TB) *hosts {
 	t.Helper()
 	rt, err := runtime.New(context.Background(), runtime.Config{Engine: "wasmtime", CacheDir: testcache.Dir(),
 		Limits: runtime.Limits{CallTimeout: runtime.NoCallTimeout, CompileTimeout: raceCompileTimeout}})
