@@ -113,10 +113,12 @@ func TestOutputAndMemoryLimits(t *testing.T) {
 	e := newEnv(t)
 	mh := e.start(t, host.Config{MemoryWait: -1, Tenants: []host.Tenant{{Name: "a", Runners: runnersDir(t, fixtures+"loop-run.wasm"),
 		Limits: host.Limits{MaxMemoryPages: 16, MaxTotalMemoryPages: 48}}}})
-	// The pooled instance of supports and build holds 16 pages; two runs take the rest.
+	// The pooled instance of supports and build holds 16 pages; two runs take the rest. One
+	// task at a time: two builds at once would take a second pooled instance, and then the
+	// budget would (rightly) leave room for one run only.
 	create(t, mh, "a", "m1", fixtureSpec("s1", 60000, ""))
-	create(t, mh, "a", "m2", fixtureSpec("s2", 60000, ""))
 	waitTask(t, mh, key("a", "m1"), "running", isRunning)
+	create(t, mh, "a", "m2", fixtureSpec("s2", 60000, ""))
 	waitTask(t, mh, key("a", "m2"), "running", isRunning)
 	create(t, mh, "a", "m3", fixtureSpec("s3", 60000, ""))
 	task := waitTask(t, mh, key("a", "m3"), "terminal", isTerminal)
