@@ -11,22 +11,18 @@ import (
 )
 
 // getTask reads k's task in tx; nil when absent.
-func getTask(tx *bolt.Tx, k store.Key) (*store.Task, error) {
-	b := tx.Bucket(bucketTasks).Get(taskKey(k))
-	if b == nil {
-		return nil, nil
-	}
-	return decodeTask(b, "task "+k.Tenant+"/"+k.Name)
-}
+func getTask(tx *bolt.Tx, k store.Key) (*store.Task, error) { return readTask(tx, k, decodeTask) }
 
 // getHead reads what a conditional write checks of k's task in tx (decodeHead); nil when
 // absent.
-func getHead(tx *bolt.Tx, k store.Key) (*store.Task, error) {
+func getHead(tx *bolt.Tx, k store.Key) (*store.Task, error) { return readTask(tx, k, decodeHead) }
+
+func readTask(tx *bolt.Tx, k store.Key, decode func([]byte, string) (*store.Task, error)) (*store.Task, error) {
 	b := tx.Bucket(bucketTasks).Get(taskKey(k))
 	if b == nil {
 		return nil, nil
 	}
-	return decodeHead(b, "task "+k.Tenant+"/"+k.Name)
+	return decode(b, "task "+k.Tenant+"/"+k.Name)
 }
 
 func notFound(k store.Key) error {

@@ -34,8 +34,9 @@ func (r *refusal) Error() string { return r.err.Error() }
 func refuse(err error) error { return &refusal{err} }
 
 // write runs op in a durable transaction (shared with concurrent writes through the group
-// committer when batch is set; a background ctx's write may wait to share one) and returns once it committed with fsync and its events are
-// published. op must check before it writes: a refusal must leave the transaction untouched.
+// committer when batch is set; a background ctx's write may wait to share one) and returns
+// once it committed with fsync and its events are published. op must check before it
+// writes: a refusal must leave the transaction untouched.
 func (s *Store) write(ctx context.Context, batch bool, op func(w *txn) error) error {
 	if err := ctx.Err(); err != nil {
 		return err

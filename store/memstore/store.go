@@ -127,6 +127,9 @@ func (s *Store) CreateTask(ctx context.Context, t *store.Task) (*store.Task, err
 // CreatedAt are kept; a non-empty t.UID that differs from the stored one is
 // store.ErrConflict (the task was deleted and created again).
 func (s *Store) UpdateTask(ctx context.Context, t *store.Task, want store.Revision) (*store.Task, error) {
+	if err := store.CheckTask(t); err != nil {
+		return nil, err
+	}
 	return s.update(ctx, t, want, nil)
 }
 
@@ -138,11 +141,9 @@ func (s *Store) UpdateTaskWithRun(ctx context.Context, t *store.Task, want store
 	return s.update(ctx, t, want, r)
 }
 
-// update replaces t's task and, when r is set and is a run of the stored task's uid, puts r.
+// update replaces t's task (checked by the caller) and, when r is set and is a run of the
+// stored task's uid, puts r.
 func (s *Store) update(ctx context.Context, t *store.Task, want store.Revision, r *store.Run) (*store.Task, error) {
-	if err := store.CheckTask(t); err != nil {
-		return nil, err
-	}
 	n := t.Clone()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -167,6 +168,9 @@ func (s *Store) update(ctx context.Context, t *store.Task, want store.Revision, 
 	return n.Clone(), nil
 }
 
+// DeleteTask removes a task and its runs. The returned task, like the Deleted event's, is
+// the task as last stored with the delete's revision as its ResourceVersion (as Kubernetes
+// does, so that a watch resumed from it does not see the delete again).
 func (s *Store) DeleteTask(ctx context.Context, k store.Key, uid string, want store.Revision) (*store.Task, error) {
 	if err := store.CheckKey(k); err != nil {
 		return nil, err
