@@ -67,15 +67,18 @@ func testMain(m *testing.M) int {
 	}
 	cliGlobal = []string{"--cache-dir", cliCache}
 	buildArgs := []string{"build", "-o", cliBin}
+	if cliCache == testcache.Dir() {
+		// The CLI then files its entries where the test binaries and testcache.Warm do.
+		buildArgs = append(buildArgs, testcache.DevVersionFlag)
+	}
 	if e := testengine.Name(); e != "" {
 		cliGlobal = append(cliGlobal, "--engine", e)
 		if e == "wasmtime" {
 			buildArgs = append(buildArgs, "-tags", "wasmtime")
 		}
 	}
-	// The in-process runtimes' Go examples (TestWireFormsLookAlikeToEveryRunner), compiled
-	// outside the race detector while the CLI builds and compiles its own (other cache entries:
-	// the CLI's wazero records its version, a test binary's does not).
+	// The Go examples, compiled outside the race detector while the CLI builds: the entries the
+	// in-process runtimes (TestWireFormsLookAlikeToEveryRunner) and the CLI's runs read.
 	inProcess := make(chan struct{})
 	go func() {
 		defer close(inProcess)
@@ -93,12 +96,13 @@ func testMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "TestMain: the CLI does not build: go build -o %s ./cmd/solti-wasm: %v\n%s", cliBin, err, out)
 		return 1
 	}
-	// Warm the cache before the tests run in parallel, so that they do not all compile the
-	// Go examples at once (and time out on a small machine).
+	// Warm the CLI's cache before the tests run in parallel, so that they do not all compile
+	// the Go examples at once (and time out on a small machine): with the shared cache, a
+	// lookup of what the warm-up compiled.
+	<-inProcess
 	warm := exec.Command(cliBin, append(cliGlobal, "route", "--runners", "examples/runners", "examples/tasks/transform.json")...)
 	warm.Dir = root
 	out, err := warm.CombinedOutput()
-	<-inProcess
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "TestMain: warming the compilation cache: %v\n%s", err, out)
 		return 1

@@ -1,12 +1,16 @@
 package testcache
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tetratelabs/wazero"
 )
 
 // The package's tests use a cache of their own: SOLTI_TEST_CACHE is set before the first Dir.
@@ -187,8 +191,59 @@ func TestWarmThroughTheHelper(t *testing.T) {
 	if files < 1 {
 		t.Errorf("no cache entry under %s after warming %s", Dir(), mod)
 	}
+
+	// The helper's entries are where this test binary's wazero looks: a module no one has
+	// compiled yet (a custom section of random bytes makes it new), once warmed, compiles here
+	// without a new entry.
+	wasm, err := os.ReadFile(mod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, data := "warm", fmt.Sprint(time.Now().UnixNano())
+	wasm = append(wasm, 0, byte(1+len(name)+len(data)), byte(len(name)))
+	wasm = append(append(wasm, name...), data...)
+	fresh := filepath.Join(t.TempDir(), "fresh.wasm")
+	if err := os.WriteFile(fresh, wasm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Warm(Plain, fresh); err != nil {
+		t.Fatal(err)
+	}
+	before := cacheFiles(t, Dir())
+	ctx := context.Background()
+	cache, err := wazero.NewCompilationCacheWithDir(Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cache.Close(ctx)
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCompilationCache(cache))
+	defer rt.Close(ctx)
+	if _, err := rt.CompileModule(ctx, wasm); err != nil {
+		t.Fatal(err)
+	}
+	for f := range cacheFiles(t, Dir()) {
+		if !before[f] {
+			t.Errorf("compiling the warmed %s wrote %s: the helper's entries are not where a test binary's wazero looks", fresh, f)
+		}
+	}
 	missing := filepath.Join(t.TempDir(), "missing.wasm")
 	if err := Warm(Plain, missing); err == nil || !strings.Contains(err.Error(), missing) {
 		t.Errorf("warming a missing module: %v, want an error naming it", err)
 	}
+}
+
+// cacheFiles is the set of files under dir.
+func cacheFiles(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	err := filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			out[p] = true
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

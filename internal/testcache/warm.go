@@ -35,14 +35,21 @@ const (
 // WarmEnv carries a warm request to the helper: the variants, then one module path a line.
 const WarmEnv = "SOLTI_TEST_WARM"
 
-// helperPkg is the package whose test binary compiles for Warm, relative to the module root.
-const helperPkg = "./internal/testcache/warm"
+// helperPkg is the command that compiles for Warm, relative to the module root.
+const helperPkg = "./internal/testcache/warm/helper"
+
+// DevVersionFlag is the linker flag that makes a binary's wazero file its cache entries
+// where a test binary's wazero looks for them: under version "dev" (test binaries carry no
+// module build information, any other binary carries wazero's release). The helper of Warm
+// is built with it, and so is a CLI that tests run against the shared cache.
+const DevVersionFlag = "-ldflags=-X=github.com/tetratelabs/wazero/internal/version.version=dev"
 
 // ErrNoCache is returned by Warm when there is no shared directory to warm.
 var ErrNoCache = errors.New("testcache: no shared cache directory")
 
 // Warm compiles each module at paths in the given variants into Dir, unless already there, in
-// a helper process built without the race detector: wazero compiles a Go guest about ten
+// a helper process (`go run`, so the go command caches its executable) built without the
+// race detector and with DevVersionFlag: wazero compiles a Go guest about ten
 // times faster there, and the machine code is the same (wazero's compiler is deterministic
 // and the race detector instruments only the compiler's own Go code). Concurrent callers (test
 // binaries of one `go test ./...`) take turns; the later ones find the entries present.
@@ -82,15 +89,14 @@ func Warm(v Variant, paths ...string) error {
 		return err
 	}
 	defer unlock()
-	// -race=false overrides a -race in GOFLAGS; -count=1 keeps go from answering from its
-	// test cache, which does not know the cache directory's content.
-	cmd := exec.Command("go", "test", "-race=false", "-count=1", "-run", "^$", helperPkg)
+	// -race=false overrides a -race in GOFLAGS.
+	cmd := exec.Command("go", "run", "-race=false", DevVersionFlag, helperPkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), WarmEnv+"="+req.String(), Env+"="+d)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("testcache: warming %d modules (go test %s): %w\n%s", len(paths), helperPkg, err, out.Bytes())
+		return fmt.Errorf("testcache: warming %d modules (go run %s): %w\n%s", len(paths), helperPkg, err, out.Bytes())
 	}
 	return nil
 }

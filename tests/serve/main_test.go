@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/solti-wasm/solti-wasm/internal/testcache"
 )
 
 // bin is the solti-wasm binary under test; cacheDir the compiled-code cache every daemon
@@ -24,7 +26,14 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin, cacheDir = filepath.Join(dir, "solti-wasm"), filepath.Join(dir, "cache")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/solti-wasm")
+	args := []string{"build", "-o", bin}
+	if d := testcache.Dir(); d != "" {
+		// The shared cache, where the earlier suites compiled the Go examples: the daemon is
+		// built to file its entries where they did.
+		cacheDir = d
+		args = append(args, testcache.DevVersionFlag)
+	}
+	build := exec.Command("go", append(args, "../../cmd/solti-wasm")...)
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "TestMain: go build -o %s ./cmd/solti-wasm: %v\n%s", bin, err, out)
 		os.Exit(1)

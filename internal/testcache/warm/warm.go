@@ -1,7 +1,7 @@
 // Package warm compiles modules into the shared test compilation cache (internal/testcache)
-// the way the suites compile them. It runs in the helper process testcache.Warm starts, a test
-// binary built without the race detector, so that its entries land where the suites' test
-// binaries look (wazero files a test binary's entries under version "dev").
+// the way the suites compile them. It runs in the helper process testcache.Warm starts
+// (./helper), built without the race detector and with wazero's version set to the "dev"
+// that the suites' test binaries file their entries under.
 package warm
 
 import (
