@@ -17,6 +17,7 @@ import (
 // one). The example runners do not implement the conformance contract, so their expected
 // outcomes are not checked: only that both builds agree.
 func TestFuelDifferential(t *testing.T) {
+	t.Parallel()
 	mods := runners(t)
 	examples, err := filepath.Glob(filepath.Join("..", "..", "examples", "runners", "*.wasm"))
 	if err != nil || len(examples) == 0 {
