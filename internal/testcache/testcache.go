@@ -36,7 +36,7 @@ import (
 const Env = "SOLTI_TEST_CACHE"
 
 // MaxBytes bounds the shared directory: guests are rebuilt often, and each version of a Go
-// guest leaves about 17 MB of machine code per variant. Past it, Dir removes the oldest
+// guest leaves about 17 MB of machine code per variant. Past it, Dir removes the least recently used
 // entries until half of it is left.
 const MaxBytes = 2 << 30
 
@@ -180,7 +180,8 @@ func pruneOthers(base, keep string, now time.Time) {
 	}
 }
 
-// prune removes the oldest files under d while their total exceeds limit, down to limit/2. A
+// prune removes the least recently used files under d (lastUse) while their total exceeds
+// limit, down to limit/2. A
 // file removed while another process reads it stays readable to that process; one removed
 // before it is opened is a cache miss, which compiles again.
 func prune(d string, limit int64) {
@@ -196,7 +197,7 @@ func prune(d string, limit int64) {
 			return nil
 		}
 		if info, err := e.Info(); err == nil {
-			files = append(files, file{p, info.Size(), info.ModTime()})
+			files = append(files, file{p, info.Size(), lastUse(info)})
 			total += info.Size()
 		}
 		return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
@@ -125,6 +126,39 @@ func TestPruneRemovesTheOldestDownToHalf(t *testing.T) {
 	}
 	if got := strings.Join(names, ","); got != "e6,e7,e8,e9" {
 		t.Errorf("left %s, want the 4 newest e6,e7,e8,e9", got)
+	}
+}
+
+// On Linux an entry written long ago but read recently (its access time) is kept over
+// newer ones that no one read: what every run reads must not be the first to go.
+func TestPruneKeepsWhatWasRead(t *testing.T) {
+	if goruntime.GOOS != "linux" {
+		t.Skip("access times are read on Linux only")
+	}
+	d := t.TempDir()
+	now := time.Now()
+	for i := range 4 {
+		p := filepath.Join(d, "e"+string(rune('0'+i)))
+		if err := os.WriteFile(p, make([]byte, 100), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		written := now.Add(-time.Duration(10-i) * time.Hour) // e0 written first
+		read := written
+		if i == 0 {
+			read = now.Add(-time.Minute) // and read a minute ago
+		}
+		if err := os.Chtimes(p, read, written); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prune(d, 300) // 400 bytes: down to 150, one file
+	left, _ := os.ReadDir(d)
+	var names []string
+	for _, e := range left {
+		names = append(names, e.Name())
+	}
+	if got := strings.Join(names, ","); got != "e0" {
+		t.Errorf("left %s, want e0 (read a minute ago) alone", got)
 	}
 }
 
