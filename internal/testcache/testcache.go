@@ -36,8 +36,8 @@ import (
 const Env = "SOLTI_TEST_CACHE"
 
 // MaxBytes bounds the shared directory: guests are rebuilt often, and each version of a Go
-// guest leaves about 17 MB of machine code per variant. Past it, Dir removes the least recently used
-// entries until half of it is left.
+// guest leaves about 17 MB of machine code per variant. Past it, Dir removes the least
+// recently used entries until half of it is left.
 const MaxBytes = 2 << 30
 
 // staleAge is how long the directory of another go.mod and go.sum is kept (another branch's
