@@ -68,7 +68,8 @@ func TestGroupCommitIsolatesAFailedWrite(t *testing.T) {
 		wg.Go(func() {
 			if i == 2 { // commits a task, then fails: the whole write must vanish
 				errs[i] = s.write(ctx, true, func(w *txn) error {
-					if err := w.commit(store.EventAdded, task("a", "failed")); err != nil {
+					failed := task("a", "failed")
+					if err := w.commit(store.EventAdded, failed, encodeBody(failed)); err != nil {
 						return err
 					}
 					return boom

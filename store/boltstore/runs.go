@@ -66,7 +66,7 @@ func (s *Store) ListRuns(ctx context.Context, k store.Key) ([]*store.Run, error)
 	found := false
 	err := s.use(func(db *bolt.DB) error {
 		return db.View(func(tx *bolt.Tx) error {
-			t, err := getTask(tx, k)
+			t, err := getHead(tx, k) // only its uid: no need to decode the task
 			if err != nil || t == nil {
 				return err
 			}

@@ -54,7 +54,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time, r store.Retention) (in
 			if err != nil {
 				return err
 			}
-			if err := w.commit(store.EventDeleted, t); err != nil {
+			if err := w.commit(store.EventDeleted, t, encodeBody(t)); err != nil {
 				return err
 			}
 			n += 1 + gone

@@ -11,18 +11,22 @@ import (
 )
 
 // getTask reads k's task in tx; nil when absent.
-func getTask(tx *bolt.Tx, k store.Key) (*store.Task, error) { return readTask(tx, k, decodeTask) }
-
-// getHead reads what a conditional write checks of k's task in tx (decodeHead); nil when
-// absent.
-func getHead(tx *bolt.Tx, k store.Key) (*store.Task, error) { return readTask(tx, k, decodeHead) }
-
-func readTask(tx *bolt.Tx, k store.Key, decode func([]byte, string) (*store.Task, error)) (*store.Task, error) {
+func getTask(tx *bolt.Tx, k store.Key) (*store.Task, error) {
 	b := tx.Bucket(bucketTasks).Get(taskKey(k))
 	if b == nil {
 		return nil, nil
 	}
-	return decode(b, "task "+k.Tenant+"/"+k.Name)
+	return decodeTask(b, "task "+k.Tenant+"/"+k.Name)
+}
+
+// getHead reads what a conditional write checks of k's task in tx (decodeHead); nil when
+// absent.
+func getHead(tx *bolt.Tx, k store.Key) (*store.Task, error) {
+	b := tx.Bucket(bucketTasks).Get(taskKey(k))
+	if b == nil {
+		return nil, nil
+	}
+	return decodeHead(k, b, "task "+k.Tenant+"/"+k.Name)
 }
 
 func notFound(k store.Key) error {
@@ -45,18 +49,17 @@ func (s *Store) CreateTask(ctx context.Context, t *store.Task) (*store.Task, err
 	if n.CreatedAt.IsZero() {
 		n.CreatedAt = s.opt.Now().UTC()
 	}
-	var out *store.Task
+	body := encodeBody(n)
 	err := s.write(ctx, true, func(w *txn) error {
 		if w.tx.Bucket(bucketTasks).Get(taskKey(n.Key)) != nil {
 			return refuse(fmt.Errorf("task %s/%s: %w", n.Tenant, n.Name, store.ErrExists))
 		}
-		out = n.Clone()
-		return w.commit(store.EventAdded, out)
+		return w.commit(store.EventAdded, n, body)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return out.Clone(), nil
+	return n.Clone(), nil
 }
 
 // UpdateTask replaces a task if its revision is want (0: any), durably. The stored UID and
@@ -87,7 +90,9 @@ func (s *Store) update(ctx context.Context, t *store.Task, want store.Revision, 
 			return nil, err
 		}
 	}
-	var out *store.Task
+	// Everything but the head is encoded here, before the write is queued.
+	n := t.Clone()
+	body := encodeBody(n)
 	err := s.write(ctx, true, func(w *txn) error {
 		cur, err := getHead(w.tx, t.Key)
 		if err != nil {
@@ -99,23 +104,18 @@ func (s *Store) update(ctx context.Context, t *store.Task, want store.Revision, 
 		if err := store.CheckPrecondition(cur, t.UID, want); err != nil {
 			return refuse(err)
 		}
-		n := t.Clone()
 		n.UID, n.CreatedAt = cur.UID, cur.CreatedAt
 		if r != nil && r.TaskUID == n.UID {
 			if err := w.tx.Bucket(bucketRuns).Put(runKey(r.TaskUID, r.Seq), run); err != nil {
 				return err
 			}
 		}
-		if err := w.commit(store.EventModified, n); err != nil {
-			return err
-		}
-		out = n
-		return nil
+		return w.commit(store.EventModified, n, body)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return out.Clone(), nil
+	return n.Clone(), nil
 }
 
 // DeleteTask removes a task and its runs, durably. It returns the task as the Deleted
@@ -154,7 +154,7 @@ func (w *txn) remove(t *store.Task) error {
 	if _, err := deleteRuns(w.tx, t.UID); err != nil {
 		return err
 	}
-	return w.commit(store.EventDeleted, t)
+	return w.commit(store.EventDeleted, t, encodeBody(t))
 }
 
 // deleteRuns removes every run of the task with uid, and counts them.

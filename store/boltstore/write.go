@@ -88,22 +88,24 @@ func (s *Store) write(ctx context.Context, batch bool, op func(w *txn) error) er
 }
 
 // commit stores t (or, for a Deleted event, removes it) at the next revision and records
-// its event. t is owned by the feed from here on.
-func (w *txn) commit(typ store.EventType, t *store.Task) error {
+// its event. body is t's record body (encodeBody), encoded before the write was queued: the
+// committer only puts the head before it. t is owned by the feed from here on.
+func (w *txn) commit(typ store.EventType, t *store.Task, body []byte) error {
 	if w.rev == 0 {
 		w.rev = store.Revision(u64(w.tx.Bucket(bucketMeta).Get(keyRev)))
 	}
 	w.rev++
 	t.ResourceVersion = w.rev
-	rec, err := encodeTask(t)
-	if err != nil {
-		return fmt.Errorf("encode task %s/%s: %w", t.Tenant, t.Name, err)
-	}
+	// One buffer holds the event record, whose tail is the task record.
+	ev := make([]byte, 0, eventHead+headMax+len(t.UID)+len(body))
+	ev = appendEventHead(ev, typ, w.now)
+	ev = append(appendHead(ev, w.rev, t.UID, t.CreatedAt), body...)
 	tasks := w.tx.Bucket(bucketTasks)
+	var err error
 	if typ == store.EventDeleted {
 		err = tasks.Delete(taskKey(t.Key))
 	} else {
-		err = tasks.Put(taskKey(t.Key), rec)
+		err = tasks.Put(taskKey(t.Key), ev[eventHead:])
 	}
 	if err != nil {
 		return err
@@ -111,7 +113,7 @@ func (w *txn) commit(typ store.EventType, t *store.Task) error {
 	events := w.tx.Bucket(bucketEvents)
 	// Revisions only grow: pages filled to the brim never take an insert in their middle.
 	events.FillPercent = 1
-	if err := events.Put(be64(uint64(w.rev)), encodeEvent(typ, w.now, rec)); err != nil {
+	if err := events.Put(be64(uint64(w.rev)), ev); err != nil {
 		return err
 	}
 	w.events = append(w.events, &store.Event{Type: typ, Revision: w.rev, Task: t})
