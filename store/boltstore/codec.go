@@ -28,7 +28,12 @@ func prefixed(dst []byte, s string) []byte {
 }
 
 // taskKey is the tasks bucket key of k: a tenant's tasks are contiguous, in name order.
-func taskKey(k store.Key) []byte { return append(prefixed(nil, k.Tenant), k.Name...) }
+func taskKey(k store.Key) []byte { return appendTaskKey(make([]byte, 0, taskKeyLen(k)), k) }
+
+func appendTaskKey(dst []byte, k store.Key) []byte { return append(prefixed(dst, k.Tenant), k.Name...) }
+
+// taskKeyLen bounds the length of k's taskKey.
+func taskKeyLen(k store.Key) int { return binary.MaxVarintLen64 + len(k.Tenant) + len(k.Name) }
 
 // tenantPrefix is the prefix of every task key of tenant.
 func tenantPrefix(tenant string) []byte { return prefixed(nil, tenant) }
@@ -38,7 +43,9 @@ func runPrefix(uid string) []byte { return prefixed(nil, uid) }
 
 // runKey is the runs bucket key of a run: its task uid's prefix, then its Seq big-endian,
 // so that a task's runs are contiguous in Seq order.
-func runKey(uid string, seq uint64) []byte { return binary.BigEndian.AppendUint64(runPrefix(uid), seq) }
+func runKey(uid string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(prefixed(make([]byte, 0, binary.MaxVarintLen64+len(uid)+8), uid), seq)
+}
 
 func be64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -193,12 +192,13 @@ func appendBytes(dst, b []byte) []byte {
 // map order). An empty map is stored as none, as schema 1's omitempty did.
 func appendMap(dst []byte, m map[string]string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(m)))
-	if len(m) == 1 { // the common case, without sorting
-		for k, v := range m {
-			return appendString(appendString(dst, k), v)
-		}
+	var small [8]string // a task's few labels are sorted without an allocation
+	keys := small[:0]
+	for k := range m {
+		keys = append(keys, k)
 	}
-	for _, k := range slices.Sorted(maps.Keys(m)) {
+	slices.Sort(keys)
+	for _, k := range keys {
 		dst = appendString(appendString(dst, k), m[k])
 	}
 	return dst

@@ -96,16 +96,23 @@ func (w *txn) commit(typ store.EventType, t *store.Task, body []byte) error {
 	}
 	w.rev++
 	t.ResourceVersion = w.rev
-	// One buffer holds the event record, whose tail is the task record.
-	ev := make([]byte, 0, eventHead+headMax+len(t.UID)+len(body))
-	ev = appendEventHead(ev, typ, w.now)
-	ev = append(appendHead(ev, w.rev, t.UID, t.CreatedAt), body...)
+	// One allocation holds the task's key, the event's key and the event record, whose tail
+	// is the task record (bbolt keeps what it is given until the commit).
+	buf := make([]byte, 0, taskKeyLen(t.Key)+8+eventHead+headMax+len(t.UID)+len(body))
+	buf = appendTaskKey(buf, t.Key)
+	key := buf[:len(buf):len(buf)]
+	buf = binary.BigEndian.AppendUint64(buf, uint64(w.rev))
+	evKey := buf[len(key):len(buf):len(buf)]
+	at := len(buf)
+	buf = appendEventHead(buf, typ, w.now)
+	buf = append(appendHead(buf, w.rev, t.UID, t.CreatedAt), body...)
+	ev := buf[at:]
 	tasks := w.tx.Bucket(bucketTasks)
 	var err error
 	if typ == store.EventDeleted {
-		err = tasks.Delete(taskKey(t.Key))
+		err = tasks.Delete(key)
 	} else {
-		err = tasks.Put(taskKey(t.Key), ev[eventHead:])
+		err = tasks.Put(key, ev[eventHead:])
 	}
 	if err != nil {
 		return err
@@ -113,7 +120,7 @@ func (w *txn) commit(typ store.EventType, t *store.Task, body []byte) error {
 	events := w.tx.Bucket(bucketEvents)
 	// Revisions only grow: pages filled to the brim never take an insert in their middle.
 	events.FillPercent = 1
-	if err := events.Put(be64(uint64(w.rev)), ev); err != nil {
+	if err := events.Put(evKey, ev); err != nil {
 		return err
 	}
 	w.events = append(w.events, &store.Event{Type: typ, Revision: w.rev, Task: t})
@@ -137,12 +144,12 @@ func (w *txn) finish() (store.Revision, error) {
 	for {
 		k, v := c.First()
 		if k == nil {
-			break
+			return w.rev, nil // (diskFloor of an empty feed)
 		}
 		held := uint64(w.rev) - binary.BigEndian.Uint64(k) + 1
 		if held <= uint64(w.s.opt.FeedEvents) {
 			if w.s.opt.FeedAge <= 0 || held <= 1 || aged >= trimMax || !eventTime(v).Before(oldest) {
-				break
+				return store.Revision(binary.BigEndian.Uint64(k) - 1), nil // diskFloor, from this cursor
 			}
 			aged++
 		}
@@ -150,7 +157,6 @@ func (w *txn) finish() (store.Revision, error) {
 			return 0, err
 		}
 	}
-	return diskFloor(w.tx, w.rev), nil
 }
 
 // publisher hands committed events to the feed in revision order: bbolt runs the commit
