@@ -11,8 +11,9 @@ import (
 )
 
 // Schema version 1 stored a task record as JSON, with the raw JSON fields as bytes
-// (base64) so that they came back verbatim. Version 2 (record.go) replaces it with a
-// binary head and body: migrateV1toV2 rewrites every task record and every event's.
+// (base64) so that they came back verbatim, and a run as store.Run's JSON. Version 2
+// (record.go) replaces the task record with a binary head and body and the run record with
+// a binary one: migrateV1toV2 rewrites every task record, every event's and every run.
 
 // taskRecordV1 is a task as schema version 1 stored it.
 type taskRecordV1 struct {
@@ -43,10 +44,20 @@ func decodeTaskV1(b []byte) (*store.Task, error) {
 	return &t, nil
 }
 
-// migrateV1toV2 re-encodes the task records of the tasks and events buckets; keys, runs
-// and meta are unchanged.
+// migrateV1toV2 re-encodes the records of the tasks, events and runs buckets; keys and meta
+// are unchanged.
 func migrateV1toV2(tx *bolt.Tx) error {
-	err := rewrite(tx.Bucket(bucketTasks), func(k, v []byte) ([]byte, error) {
+	err := rewrite(tx.Bucket(bucketRuns), func(k, v []byte) ([]byte, error) {
+		var r store.Run
+		if err := json.Unmarshal(v, &r); err != nil {
+			return nil, fmt.Errorf("run key %q: %w", k, err)
+		}
+		return encodeRun(&r), nil
+	})
+	if err != nil {
+		return err
+	}
+	err = rewrite(tx.Bucket(bucketTasks), func(k, v []byte) ([]byte, error) {
 		t, err := decodeTaskV1(v)
 		if err != nil {
 			return nil, fmt.Errorf("task key %q: %w", k, err)

@@ -176,6 +176,77 @@ func decodeTask(b []byte, what string) (*store.Task, error) {
 	return t, nil
 }
 
+// A run record (schema version 2) is the format byte, then store.Run's fields in order, in
+// the task record's forms; a nil FinishedAt or ExitCode is a 0 byte, else a 1 byte and the
+// value.
+const runV2 = 0x12
+
+// encodeRun is r's record.
+func encodeRun(r *store.Run) []byte {
+	b := make([]byte, 0, 96+len(r.Tenant)+len(r.Task)+len(r.TaskUID)+len(r.RunID)+len(r.WorkloadAPIVersion)+
+		len(r.WorkloadKind)+len(r.Phase)+len(r.Error)+len(r.OutputTail))
+	b = append(b, runV2)
+	b = appendString(b, r.Tenant)
+	b = appendString(b, r.Task)
+	b = appendString(b, r.TaskUID)
+	b = binary.AppendUvarint(b, r.Seq)
+	b = binary.AppendUvarint(b, r.Generation)
+	b = binary.AppendVarint(b, int64(r.Attempt))
+	b = appendString(b, r.RunID)
+	b = appendString(b, r.WorkloadAPIVersion)
+	b = appendString(b, r.WorkloadKind)
+	b = appendString(b, string(r.Phase))
+	b = appendTime(b, r.StartedAt)
+	if r.FinishedAt != nil {
+		b = appendTime(append(b, 1), *r.FinishedAt)
+	} else {
+		b = append(b, 0)
+	}
+	if r.ExitCode != nil {
+		b = binary.AppendVarint(append(b, 1), int64(*r.ExitCode))
+	} else {
+		b = append(b, 0)
+	}
+	b = appendString(b, r.Error)
+	b = appendBytes(b, r.OutputTail)
+	return binary.AppendVarint(b, r.FuelUsed)
+}
+
+// decodeRun decodes a run record.
+func decodeRun(b []byte) (*store.Run, error) {
+	if len(b) == 0 || b[0] != runV2 {
+		return nil, fmt.Errorf("not a run record of schema 2")
+	}
+	rd := reader{b: b, off: 1}
+	r := &store.Run{Tenant: rd.string(), Task: rd.string(), TaskUID: rd.string()}
+	r.Seq = rd.uvarint()
+	r.Generation = rd.uvarint()
+	r.Attempt = int(rd.varint())
+	r.RunID = rd.string()
+	r.WorkloadAPIVersion = rd.string()
+	r.WorkloadKind = rd.string()
+	r.Phase = store.Phase(rd.string())
+	r.StartedAt = rd.time()
+	if rd.byte() == 1 {
+		f := rd.time()
+		r.FinishedAt = &f
+	}
+	if rd.byte() == 1 {
+		c := int(rd.varint())
+		r.ExitCode = &c
+	}
+	r.Error = rd.string()
+	r.OutputTail = rd.bytes()
+	r.FuelUsed = rd.varint()
+	if rd.err == nil && rd.off != len(b) {
+		rd.err = fmt.Errorf("%d bytes after the record", len(b)-rd.off)
+	}
+	if rd.err != nil {
+		return nil, rd.err
+	}
+	return r, nil
+}
+
 func appendString(dst []byte, s string) []byte {
 	return append(binary.AppendUvarint(dst, uint64(len(s))), s...)
 }

@@ -44,6 +44,8 @@ func TestRecordFields(t *testing.T) {
 		reflect.TypeFor[store.Key]():        {"Tenant", "Name"},
 		reflect.TypeFor[store.TaskStatus](): {"ObservedGeneration", "Phase", "Attempt", "ExitCode", "Error", "Reason", "UpdatedAt", "FinishedAt"},
 		reflect.TypeFor[store.PlanRecord](): {"Generation", "RunID", "Runner", "Module", "Plan", "Env"},
+		reflect.TypeFor[store.Run](): {"Tenant", "Task", "TaskUID", "Seq", "Generation", "Attempt", "RunID",
+			"WorkloadAPIVersion", "WorkloadKind", "Phase", "StartedAt", "FinishedAt", "ExitCode", "Error", "OutputTail", "FuelUsed"},
 	}
 	for typ, names := range want {
 		var got []string
@@ -66,10 +68,41 @@ func TestRecordFields(t *testing.T) {
 				zero(v.Field(i), path+"."+v.Type().Field(i).Name)
 			}
 		case v.IsZero():
-			t.Errorf("fullTask%s is zero", path)
+			t.Errorf("full record%s is zero", path)
 		}
 	}
 	zero(reflect.ValueOf(fullTask()), "")
+	zero(reflect.ValueOf(fullRun()), "")
+}
+
+// fullRun has every field of store.Run set.
+func fullRun() *store.Run {
+	fin, code := time.Date(2026, 12, 2, 1, 2, 4, 5, time.FixedZone("", 7200)), 2
+	return &store.Run{Tenant: "tenant", Task: "name", TaskUID: "uid", Seq: 1 << 33, Generation: 4, Attempt: -1, RunID: "r-s-9",
+		WorkloadAPIVersion: "solti.io/v1", WorkloadKind: "Wasm", Phase: store.PhaseSucceeded,
+		StartedAt: time.Date(2026, 12, 2, 1, 2, 3, 4, time.UTC), FinishedAt: &fin, ExitCode: &code, Error: "e",
+		OutputTail: []byte("out\n"), FuelUsed: 1 << 50}
+}
+
+func TestRunRecordRoundTrip(t *testing.T) {
+	for _, in := range []*store.Run{fullRun(), {}, {OutputTail: []byte{}}} {
+		b := encodeRun(in)
+		got, err := decodeRun(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, in) {
+			t.Errorf("round trip:\n got %#v\nwant %#v", got, in)
+		}
+		for n := range len(b) {
+			if _, err := decodeRun(b[:n]); err == nil {
+				t.Fatalf("a run record cut at %d of %d bytes decoded", n, len(b))
+			}
+		}
+		if _, err := decodeRun(append(b, 0)); err == nil {
+			t.Fatal("a run record with a trailing byte decoded")
+		}
+	}
 }
 
 func TestRecordRoundTrip(t *testing.T) {

@@ -3,7 +3,6 @@ package boltstore
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -18,10 +17,7 @@ func (s *Store) PutRun(ctx context.Context, r *store.Run) error {
 	if err := store.CheckRun(r); err != nil {
 		return err
 	}
-	rec, err := encodeRun(r)
-	if err != nil {
-		return err
-	}
+	rec := encodeRun(r)
 	return s.write(ctx, true, func(w *txn) error {
 		t, err := getHead(w.tx, store.Key{Tenant: r.Tenant, Name: r.Task})
 		if err != nil {
@@ -34,25 +30,17 @@ func (s *Store) PutRun(ctx context.Context, r *store.Run) error {
 	})
 }
 
-func encodeRun(r *store.Run) ([]byte, error) {
-	rec, err := json.Marshal(r)
-	if err != nil {
-		return nil, fmt.Errorf("boltstore: encode run %s/%s %d: %w", r.Tenant, r.Task, r.Seq, err)
-	}
-	return rec, nil
-}
-
 // taskRuns reads the runs of the task with uid, in Seq order.
 func taskRuns(tx *bolt.Tx, uid string) ([]*store.Run, error) {
 	prefix := runPrefix(uid)
 	var out []*store.Run
 	c := tx.Bucket(bucketRuns).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		var r store.Run
-		if err := json.Unmarshal(v, &r); err != nil {
+		r, err := decodeRun(v)
+		if err != nil {
 			return nil, fmt.Errorf("boltstore: run key %q: corrupt record: %w", k, err)
 		}
-		out = append(out, &r)
+		out = append(out, r)
 	}
 	return out, nil
 }

@@ -85,10 +85,7 @@ func (s *Store) UpdateTaskWithRun(ctx context.Context, t *store.Task, want store
 func (s *Store) update(ctx context.Context, t *store.Task, want store.Revision, r *store.Run) (*store.Task, error) {
 	var run []byte
 	if r != nil {
-		var err error
-		if run, err = encodeRun(r); err != nil {
-			return nil, err
-		}
+		run = encodeRun(r)
 	}
 	// Everything but the head is encoded here, before the write is queued.
 	n := t.Clone()
