@@ -224,7 +224,7 @@ var v3 = schema{version: 3, steps: map[uint64]func(*bolt.Tx) error{
 	1: migrateV1toV2,
 	2: func(tx *bolt.Tx) error {
 		return rewrite(tx.Bucket(bucketTasks), func(k, v []byte) ([]byte, error) {
-			t, err := decodeTask(v, "migrate")
+			t, err := decodeTask(v)
 			if err != nil {
 				return nil, err
 			}

@@ -81,9 +81,9 @@ func decodeEvent(rev store.Revision, b []byte) (*store.Event, error) {
 	if typ == "" {
 		return nil, fmt.Errorf("boltstore: event %d: unknown type %q", rev, b[0])
 	}
-	t, err := decodeTask(b[eventHead:], fmt.Sprintf("event %d", rev))
+	t, err := decodeTask(b[eventHead:])
 	if err != nil {
-		return nil, err
+		return nil, corrupt(fmt.Sprintf("event %d", rev), err)
 	}
 	return &store.Event{Type: typ, Revision: rev, Task: t}, nil
 }

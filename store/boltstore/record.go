@@ -121,21 +121,21 @@ func readHead(b []byte) (head, error) {
 	return h, r.err
 }
 
-// decodeHead decodes what a conditional write checks of a stored task (uid, revision,
-// creation time), named by k, and nothing else.
-func decodeHead(k store.Key, b []byte, what string) (*store.Task, error) {
-	h, err := readHead(b)
-	if err != nil {
-		return nil, fmt.Errorf("boltstore: %s: corrupt task record: %w", what, err)
-	}
-	return &store.Task{Key: k, UID: string(h.uid), ResourceVersion: h.rev, CreatedAt: h.createdAt}, nil
+// corrupt is the error of a record that does not decode; what names it.
+func corrupt(what string, err error) error {
+	return fmt.Errorf("boltstore: %s: corrupt task record: %w", what, err)
 }
 
-// decodeTask decodes a task record; what names the record in the error.
-func decodeTask(b []byte, what string) (*store.Task, error) {
+// task is the head as a store.Task of key k (for store.CheckPrecondition's error).
+func (h head) task(k store.Key) *store.Task {
+	return &store.Task{Key: k, UID: string(h.uid), ResourceVersion: h.rev, CreatedAt: h.createdAt}
+}
+
+// decodeTask decodes a task record (the error is to wrap with corrupt).
+func decodeTask(b []byte) (*store.Task, error) {
 	h, err := readHead(b)
 	if err != nil {
-		return nil, fmt.Errorf("boltstore: %s: corrupt task record: %w", what, err)
+		return nil, err
 	}
 	t := &store.Task{UID: string(h.uid), ResourceVersion: h.rev, CreatedAt: h.createdAt}
 	r := reader{b: b, off: h.size}
@@ -171,7 +171,7 @@ func decodeTask(b []byte, what string) (*store.Task, error) {
 		r.err = fmt.Errorf("%d bytes after the record", len(b)-r.off)
 	}
 	if r.err != nil {
-		return nil, fmt.Errorf("boltstore: %s: corrupt task record: %w", what, r.err)
+		return nil, r.err
 	}
 	return t, nil
 }

@@ -110,7 +110,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		Plan: &store.PlanRecord{Plan: []byte{}}}
 	for _, in := range []*store.Task{fullTask(), {}, empty} {
 		b := encodeTask(in)
-		got, err := decodeTask(b, "test")
+		got, err := decodeTask(b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +128,7 @@ func TestRecordRoundTrip(t *testing.T) {
 				}
 			}
 		}
-		if h, err := decodeHead(in.Key, b, "test"); err != nil || h.UID != in.UID || h.ResourceVersion != in.ResourceVersion || !h.CreatedAt.Equal(in.CreatedAt) {
+		if h, err := readHead(b); err != nil || string(h.uid) != in.UID || h.rev != in.ResourceVersion || !h.createdAt.Equal(in.CreatedAt) {
 			t.Errorf("head: %+v, %v", h, err)
 		}
 		// The same task encodes to the same bytes, whatever its maps' order.
@@ -137,15 +137,15 @@ func TestRecordRoundTrip(t *testing.T) {
 		}
 		// Every truncation and a trailing byte are errors, not panics or silent tasks.
 		for n := range len(b) {
-			if _, err := decodeTask(b[:n], "test"); err == nil {
+			if _, err := decodeTask(b[:n]); err == nil {
 				t.Fatalf("a record cut at %d of %d bytes decoded", n, len(b))
 			}
 		}
-		if _, err := decodeTask(append(b, 0), "test"); err == nil {
+		if _, err := decodeTask(append(b, 0)); err == nil {
 			t.Fatal("a record with a trailing byte decoded")
 		}
 	}
-	if _, err := decodeTask([]byte(`{"tenant":"a"}`), "test"); err == nil {
+	if _, err := decodeTask([]byte(`{"tenant":"a"}`)); err == nil {
 		t.Fatal("a schema 1 (JSON) record decoded as schema 2")
 	}
 }

@@ -19,11 +19,11 @@ func (s *Store) PutRun(ctx context.Context, r *store.Run) error {
 	}
 	rec := encodeRun(r)
 	return s.write(ctx, true, func(w *txn) error {
-		t, err := getHead(w.tx, store.Key{Tenant: r.Tenant, Name: r.Task})
+		t, ok, err := getHead(w.tx, store.Key{Tenant: r.Tenant, Name: r.Task})
 		if err != nil {
 			return err
 		}
-		if t == nil || t.UID != r.TaskUID {
+		if !ok || string(t.uid) != r.TaskUID {
 			return nil
 		}
 		return w.tx.Bucket(bucketRuns).Put(runKey(r.TaskUID, r.Seq), rec)
@@ -54,12 +54,12 @@ func (s *Store) ListRuns(ctx context.Context, k store.Key) ([]*store.Run, error)
 	found := false
 	err := s.use(func(db *bolt.DB) error {
 		return db.View(func(tx *bolt.Tx) error {
-			t, err := getHead(tx, k) // only its uid: no need to decode the task
-			if err != nil || t == nil {
+			t, ok, err := getHead(tx, k) // only its uid: no need to decode the task
+			if err != nil || !ok {
 				return err
 			}
 			found = true
-			out, err = taskRuns(tx, t.UID)
+			out, err = taskRuns(tx, string(t.uid))
 			return err
 		})
 	})

@@ -16,17 +16,24 @@ func getTask(tx *bolt.Tx, k store.Key) (*store.Task, error) {
 	if b == nil {
 		return nil, nil
 	}
-	return decodeTask(b, "task "+k.Tenant+"/"+k.Name)
+	t, err := decodeTask(b)
+	if err != nil {
+		return nil, corrupt("task "+k.Tenant+"/"+k.Name, err)
+	}
+	return t, nil
 }
 
-// getHead reads what a conditional write checks of k's task in tx (decodeHead); nil when
-// absent.
-func getHead(tx *bolt.Tx, k store.Key) (*store.Task, error) {
+// getHead reads what a conditional write checks of k's task in tx: its head, whose uid is
+// valid for the transaction; ok is false when the task is absent.
+func getHead(tx *bolt.Tx, k store.Key) (h head, ok bool, err error) {
 	b := tx.Bucket(bucketTasks).Get(taskKey(k))
 	if b == nil {
-		return nil, nil
+		return head{}, false, nil
 	}
-	return decodeHead(k, b, "task "+k.Tenant+"/"+k.Name)
+	if h, err = readHead(b); err != nil {
+		return head{}, false, corrupt("task "+k.Tenant+"/"+k.Name, err)
+	}
+	return h, true, nil
 }
 
 func notFound(k store.Key) error {
@@ -91,17 +98,20 @@ func (s *Store) update(ctx context.Context, t *store.Task, want store.Revision, 
 	n := t.Clone()
 	body := encodeBody(n)
 	err := s.write(ctx, true, func(w *txn) error {
-		cur, err := getHead(w.tx, t.Key)
+		cur, ok, err := getHead(w.tx, t.Key)
 		if err != nil {
 			return err
 		}
-		if cur == nil {
+		if !ok {
 			return refuse(notFound(t.Key))
 		}
-		if err := store.CheckPrecondition(cur, t.UID, want); err != nil {
-			return refuse(err)
+		if (t.UID != "" && t.UID != string(cur.uid)) || (want != 0 && want != cur.rev) {
+			return refuse(store.CheckPrecondition(cur.task(t.Key), t.UID, want))
 		}
-		n.UID, n.CreatedAt = cur.UID, cur.CreatedAt
+		if n.UID != string(cur.uid) { // (the caller's uid, as a rule: no allocation)
+			n.UID = string(cur.uid)
+		}
+		n.CreatedAt = cur.createdAt
 		if r != nil && r.TaskUID == n.UID {
 			if err := w.tx.Bucket(bucketRuns).Put(runKey(r.TaskUID, r.Seq), run); err != nil {
 				return err
@@ -220,9 +230,9 @@ func (s *Store) ListTasks(ctx context.Context, tenant string, opt store.ListOpti
 				k, v = c.Next()
 			}
 			for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-				t, err := decodeTask(v, "task "+tenant+"/"+string(k[len(prefix):]))
+				t, err := decodeTask(v)
 				if err != nil {
-					return err
+					return corrupt("task "+tenant+"/"+string(k[len(prefix):]), err)
 				}
 				if !opt.Matches(t, store.SpecSlot(t.Spec)) {
 					continue
@@ -257,9 +267,9 @@ func (s *Store) Unfinished(ctx context.Context) ([]*store.Task, error) {
 	err := s.use(func(db *bolt.DB) error {
 		return db.View(func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketTasks).ForEach(func(k, v []byte) error {
-				t, err := decodeTask(v, fmt.Sprintf("task key %q", k))
+				t, err := decodeTask(v)
 				if err != nil {
-					return err
+					return corrupt(fmt.Sprintf("task key %q", k), err)
 				}
 				if !t.Status.Phase.Terminal() {
 					out = append(out, t)
