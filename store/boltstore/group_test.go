@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/solti-wasm/solti-wasm/store"
 )
 
@@ -21,7 +19,7 @@ func holdCommitter(t *testing.T, s *Store) (release func(), held <-chan error) {
 	t.Helper()
 	running, gate, res := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
-		res <- s.group.do(func(*bolt.Tx) error {
+		res <- s.group.do(func(*txn) error {
 			close(running)
 			<-gate
 			return nil
@@ -182,9 +180,9 @@ func TestGroupCommitBoundsTheBatch(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 10 {
 		wg.Go(func() {
-			_ = s.group.do(func(tx *bolt.Tx) error {
+			_ = s.group.do(func(w *txn) error {
 				mu.Lock()
-				txs = append(txs, tx.ID())
+				txs = append(txs, w.tx.ID())
 				mu.Unlock()
 				return nil
 			}, false)

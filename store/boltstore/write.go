@@ -14,8 +14,8 @@ import (
 	"github.com/solti-wasm/solti-wasm/store/internal/feed"
 )
 
-// txn is one write's view of a transaction it may share with other writes of a batch:
-// it hands out revisions (read from and written back to the meta bucket, so a batch's
+// txn is the writes' view of one transaction, which the writes of a batch share: it hands
+// out revisions (read from the meta bucket once, written back once, so that a batch's
 // writes get consecutive ones) and records the feed events they commit.
 type txn struct {
 	tx     *bolt.Tx
@@ -41,36 +41,15 @@ func (s *Store) write(ctx context.Context, batch bool, op func(w *txn) error) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var refused error
-	var last store.Revision
-	run := func(tx *bolt.Tx) error {
-		// A failed batch runs this again alone: start from scratch each time.
-		refused, last = nil, 0
-		w := &txn{tx: tx, s: s, now: s.opt.Now()}
-		if err := op(w); err != nil {
-			if r := (*refusal)(nil); errors.As(err, &r) {
-				refused = r.err
-				return nil
-			}
-			return err
-		}
-		if len(w.events) == 0 {
-			return nil
-		}
-		floor, err := w.finish()
-		if err != nil {
-			return err
-		}
-		last = w.rev
-		events := w.events
-		tx.OnCommit(func() { s.pub.add(events, floor) })
-		return nil
-	}
+	r := newRequest(op, store.IsBackground(ctx))
+	defer r.release()
 	var err error
 	if batch {
-		err = s.group.do(run, store.IsBackground(ctx))
+		err = s.group.run(r)
 	} else {
-		err = s.use(func(db *bolt.DB) error { return db.Update(run) })
+		err = s.use(func(db *bolt.DB) error {
+			return db.Update(func(tx *bolt.Tx) error { return s.apply(tx, []*request{r}) })
+		})
 	}
 	if err != nil {
 		if errors.Is(err, store.ErrClosed) {
@@ -78,12 +57,48 @@ func (s *Store) write(ctx context.Context, batch bool, op func(w *txn) error) er
 		}
 		return fmt.Errorf("boltstore: %s: %w", s.path, err)
 	}
-	if refused != nil {
-		return refused
+	if r.refused != nil {
+		return r.refused
 	}
-	if last != 0 {
-		s.pub.wait(last)
+	if r.last != 0 {
+		s.pub.wait(r.last)
 	}
+	return nil
+}
+
+// apply runs the ops of batch in tx, which they share (from scratch: a failed batch runs
+// again, each write alone), then records the revision, trims the feed and has the events
+// published once tx committed. A refused op is answered with its refusal and the others
+// go on; another failure fails tx (errFailedInBatch when others share it).
+func (s *Store) apply(tx *bolt.Tx, batch []*request) error {
+	w := &txn{tx: tx, s: s, now: s.opt.Now()}
+	for _, r := range batch {
+		r.refused, r.last = nil, 0
+		n := len(w.events)
+		if err := r.op(w); err != nil {
+			if ref := (*refusal)(nil); errors.As(err, &ref) {
+				r.refused = ref.err
+				w.events = w.events[:n]
+				continue
+			}
+			if len(batch) > 1 {
+				return errFailedInBatch
+			}
+			return err
+		}
+		if len(w.events) > n {
+			r.last = w.rev
+		}
+	}
+	if len(w.events) == 0 {
+		return nil
+	}
+	floor, err := w.finish()
+	if err != nil {
+		return err
+	}
+	events := w.events
+	tx.OnCommit(func() { s.pub.add(events, floor) })
 	return nil
 }
 
