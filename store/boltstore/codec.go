@@ -12,7 +12,7 @@ import (
 var (
 	bucketMeta   = []byte("meta")
 	bucketTasks  = []byte("tasks")  // taskKey -> task record (record.go)
-	bucketRuns   = []byte("runs")   // runKey -> store.Run JSON
+	bucketRuns   = []byte("runs")   // runKey -> run record (record.go)
 	bucketEvents = []byte("events") // be64(revision) -> eventRecord
 
 	keySchema = []byte("schema") // be64 schema version
