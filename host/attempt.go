@@ -52,10 +52,10 @@ type recorder struct {
 	last *store.Task
 }
 
-func (h *Host) newRecorder(tr *tenantRT, t *store.Task, b *router.Built, runs []*store.Run) *recorder {
+// newRecorder starts recording t's generation, whose spec (taskSpec) is spec.
+func (h *Host) newRecorder(tr *tenantRT, t *store.Task, spec *abi.TaskSpec, b *router.Built, runs []*store.Run) *recorder {
 	r := &recorder{h: h, tr: tr, key: t.Key, uid: t.UID, gen: t.Generation, runID: b.RunID.ID,
 		logs: h.logBuf(t.Key), maxOutputBytes: tr.limits.MaxOutputBytes, last: t}
-	spec, _ := taskSpec(t) // parsed before: cannot fail
 	r.wlAPI, r.wlKind = workload(t, spec)
 	r.maxRetries = int(spec.MaxRetries)
 	for _, run := range runs {

@@ -53,7 +53,8 @@ func (h *Host) process(d store.Delivery) {
 		_ = d.Ack(h.workCtx)
 		return
 	}
-	if !h.current(d, it) {
+	t := h.current(d, it)
+	if t == nil {
 		tr.addQueued(-1)
 		return
 	}
@@ -71,23 +72,27 @@ func (h *Host) process(d store.Delivery) {
 		case <-h.workCtx.Done():
 			return
 		}
+		t = nil // read before the older generation's last records: start reads it again
 	}
 	// The delivery counts as queued (Limits.MaxQueued) until it has a running slot.
-	run := func() {
+	run := func(t *store.Task) {
 		tr.addQueued(-1)
 		if h.workCtx.Err() != nil { // parked until the host stopped: the next start resumes it
 			h.releaseSlot(tr)
 			return
 		}
-		h.start(tr, d, it)
+		h.start(tr, d, it, t)
 	}
-	if tr.acquire(run) {
-		run()
+	// A slot free now starts the task as current just read it; a parked delivery reads it
+	// again when its slot comes.
+	if tr.acquire(func() { run(nil) }) {
+		run(t)
 	}
 }
 
-// current reports whether the delivery's generation still wants to run, acking it if not.
-func (h *Host) current(d store.Delivery, it store.Item) bool {
+// current returns the delivery's task if its generation still wants to run, else acks it
+// and returns nil.
+func (h *Host) current(d store.Delivery, it store.Item) *store.Task {
 	t, err := h.st.GetTask(h.workCtx, it.Key)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -97,20 +102,21 @@ func (h *Host) current(d store.Delivery, it store.Item) bool {
 			h.tenants[it.Tenant].addQueued(1) // counted again as it comes back
 			_ = d.Nak(h.workCtx, time.Second)
 		}
-		return false
+		return nil
 	case t.UID == it.UID && t.Generation == it.Generation && !t.DeletionRequested &&
 		!(t.Status.ObservedGeneration == it.Generation && t.Status.Phase.Terminal()):
-		return true
+		return t
 	default:
 		h.forgetCancel(t.Key, t.UID, it.Generation)
 	}
 	_ = d.Ack(h.workCtx)
-	return false
+	return nil
 }
 
 // start builds (or resumes from its plan) and submits one task generation; it holds one of
-// the tenant's running slots, which it frees on every path.
-func (h *Host) start(tr *tenantRT, d store.Delivery, it store.Item) {
+// the tenant's running slots, which it frees on every path. t is the task as current read
+// it just before (nil: read it here).
+func (h *Host) start(tr *tenantRT, d store.Delivery, it store.Item, t *store.Task) {
 	ctx := h.workCtx
 	owned := true // the slot is ours until a finisher takes it
 	defer func() {
@@ -118,7 +124,10 @@ func (h *Host) start(tr *tenantRT, d store.Delivery, it store.Item) {
 			h.releaseSlot(tr)
 		}
 	}()
-	t, err := h.st.GetTask(ctx, it.Key)
+	var err error
+	if t == nil {
+		t, err = h.st.GetTask(ctx, it.Key)
+	}
 	if err != nil || t.UID != it.UID || t.Generation != it.Generation || t.DeletionRequested {
 		if ctx.Err() == nil {
 			_ = d.Ack(ctx)
@@ -175,7 +184,7 @@ func (h *Host) start(tr *tenantRT, d store.Delivery, it store.Item) {
 		}
 		return
 	}
-	rec := h.newRecorder(tr, t, built, runs)
+	rec := h.newRecorder(tr, t, spec, built, runs)
 	if built.Plan.Guest != nil {
 		if g, ok := built.Runner.(guestRunner); ok {
 			built = &router.Built{RunID: built.RunID, Plan: built.Plan, Env: built.Env, Runner: &fuelRunner{guestRunner: g, onFuel: rec.addFuel}}
@@ -308,7 +317,8 @@ func (h *Host) savePlan(ctx context.Context, t *store.Task, b *router.Built) (*s
 		module = "sha256:" + v.Digest()
 	}
 	rec := &store.PlanRecord{Generation: t.Generation, RunID: b.RunID.ID, Runner: b.Runner.Name(), Module: module, Plan: plan, Env: env}
-	return h.updateTask(store.Background(ctx), t.Key, t.UID, t.Generation, func(t *store.Task) { t.Plan = rec })
+	// From t as read: the update is conditional on its revision, and a conflict reads again.
+	return h.updateTaskWithRun(store.Background(ctx), t, t.Key, t.UID, t.Generation, func(t *store.Task) { t.Plan = rec }, nil)
 }
 
 // updateTask applies change to the stored task of uid and generation gen, retrying on

@@ -219,34 +219,21 @@ func TestLocked(t *testing.T) {
 	}
 }
 
-// v2 is a test-only schema: version 2 adds a label to every task.
-var v2 = schema{version: 2, steps: map[uint64]func(*bolt.Tx) error{
-	1: func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketTasks)
-		type kv struct{ k, v []byte }
-		var all []kv
-		err := b.ForEach(func(k, v []byte) error {
-			t, err := decodeTask(v, "migrate")
+// v3 is a test-only schema: this build's steps, then version 3 adds a label to every task.
+var v3 = schema{version: 3, steps: map[uint64]func(*bolt.Tx) error{
+	1: migrateV1toV2,
+	2: func(tx *bolt.Tx) error {
+		return rewrite(tx.Bucket(bucketTasks), func(k, v []byte) ([]byte, error) {
+			t, err := decodeTask(v)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if t.Labels == nil {
 				t.Labels = map[string]string{}
 			}
-			t.Labels["migrated"] = "v2"
-			rec, err := encodeTask(t)
-			all = append(all, kv{append([]byte(nil), k...), rec})
-			return err
+			t.Labels["migrated"] = "v3"
+			return encodeTask(t), nil
 		})
-		if err != nil {
-			return err
-		}
-		for _, e := range all {
-			if err := b.Put(e.k, e.v); err != nil {
-				return err
-			}
-		}
-		return nil
 	},
 }}
 
@@ -260,26 +247,26 @@ func TestSchemaMigrates(t *testing.T) {
 	}
 	s.Close()
 
-	s2, err := open(path, Options{}, v2)
+	s2, err := open(path, Options{}, v3)
 	if err != nil {
-		t.Fatalf("migrating to v2: %v", err)
+		t.Fatalf("migrating to v3: %v", err)
 	}
 	got, err := s2.GetTask(ctx, store.Key{Tenant: "a", Name: "x"})
-	if err != nil || got.Labels["migrated"] != "v2" {
-		t.Fatalf("after the v1->v2 step: %+v, %v", got, err)
+	if err != nil || got.Labels["migrated"] != "v3" {
+		t.Fatalf("after the v2->v3 step: %+v, %v", got, err)
 	}
 	s2.Close()
-	if v := fileSchema(t, path); v != 2 {
-		t.Fatalf("file at schema %d after migrating, want 2", v)
+	if v := fileSchema(t, path); v != 3 {
+		t.Fatalf("file at schema %d after migrating, want 3", v)
 	}
 
-	// This build (v1) refuses the v2 file, naming it and both versions.
+	// This build (v2) refuses the v3 file, naming it and both versions.
 	_, err = Open(path, Options{})
 	var se *SchemaError
-	if !errors.As(err, &se) || !errors.Is(err, ErrSchema) || se.Found != 2 || se.Want != 1 {
-		t.Fatalf("opening a v2 file: %v, want a SchemaError 2 > 1", err)
+	if !errors.As(err, &se) || !errors.Is(err, ErrSchema) || se.Found != 3 || se.Want != 2 {
+		t.Fatalf("opening a v3 file: %v, want a SchemaError 3 > 2", err)
 	}
-	for _, want := range []string{path, "version 2", "this build's 1"} {
+	for _, want := range []string{path, "version 3", "this build's 2"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Fatalf("error %q does not say %q", err, want)
 		}
@@ -291,24 +278,25 @@ func TestSchemaMigrationFailureKeepsFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tasks.db")
 	s := mustOpen(t, path, Options{})
 	s.Close()
-	broken := schema{version: 2, steps: map[uint64]func(*bolt.Tx) error{
-		1: func(tx *bolt.Tx) error {
+	broken := schema{version: 3, steps: map[uint64]func(*bolt.Tx) error{
+		1: migrateV1toV2,
+		2: func(tx *bolt.Tx) error {
 			_ = tx.Bucket(bucketMeta).Put([]byte("half"), []byte("done"))
 			return errors.New("step failed")
 		},
 	}}
 	_, err := open(path, Options{}, broken)
-	if err == nil || !strings.Contains(err.Error(), "migrating schema version 1 to 2") {
+	if err == nil || !strings.Contains(err.Error(), "migrating schema version 2 to 3") {
 		t.Fatalf("failing step: %v", err)
 	}
-	if v := fileSchema(t, path); v != 1 {
-		t.Fatalf("a failed migration left schema %d, want 1", v)
+	if v := fileSchema(t, path); v != 2 {
+		t.Fatalf("a failed migration left schema %d, want 2", v)
 	}
-	missing := schema{version: 3, steps: v2.steps}
-	if _, err := open(path, Options{}, missing); err == nil || !strings.Contains(err.Error(), "no migration from schema version 2 to 3") {
+	missing := schema{version: 4, steps: v3.steps}
+	if _, err := open(path, Options{}, missing); err == nil || !strings.Contains(err.Error(), "no migration from schema version 3 to 4") {
 		t.Fatalf("missing step: %v", err)
 	}
-	s = mustOpen(t, path, Options{}) // still a good v1 file
+	s = mustOpen(t, path, Options{}) // still a good v2 file
 	s.Close()
 }
 

@@ -2,18 +2,17 @@ package boltstore
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/solti-wasm/solti-wasm/store"
 )
 
-// Buckets and meta keys of schema version 1.
+// Buckets and meta keys (schema versions 1 and 2 differ only in the task records).
 var (
 	bucketMeta   = []byte("meta")
-	bucketTasks  = []byte("tasks")  // taskKey -> taskRecord JSON
-	bucketRuns   = []byte("runs")   // runKey -> store.Run JSON
+	bucketTasks  = []byte("tasks")  // taskKey -> task record (record.go)
+	bucketRuns   = []byte("runs")   // runKey -> run record (record.go)
 	bucketEvents = []byte("events") // be64(revision) -> eventRecord
 
 	keySchema = []byte("schema") // be64 schema version
@@ -29,7 +28,12 @@ func prefixed(dst []byte, s string) []byte {
 }
 
 // taskKey is the tasks bucket key of k: a tenant's tasks are contiguous, in name order.
-func taskKey(k store.Key) []byte { return append(prefixed(nil, k.Tenant), k.Name...) }
+func taskKey(k store.Key) []byte { return appendTaskKey(make([]byte, 0, taskKeyLen(k)), k) }
+
+func appendTaskKey(dst []byte, k store.Key) []byte { return append(prefixed(dst, k.Tenant), k.Name...) }
+
+// taskKeyLen bounds the length of k's taskKey.
+func taskKeyLen(k store.Key) int { return binary.MaxVarintLen64 + len(k.Tenant) + len(k.Name) }
 
 // tenantPrefix is the prefix of every task key of tenant.
 func tenantPrefix(tenant string) []byte { return prefixed(nil, tenant) }
@@ -39,86 +43,33 @@ func runPrefix(uid string) []byte { return prefixed(nil, uid) }
 
 // runKey is the runs bucket key of a run: its task uid's prefix, then its Seq big-endian,
 // so that a task's runs are contiguous in Seq order.
-func runKey(uid string, seq uint64) []byte { return binary.BigEndian.AppendUint64(runPrefix(uid), seq) }
+func runKey(uid string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(prefixed(make([]byte, 0, binary.MaxVarintLen64+len(uid)+8), uid), seq)
+}
 
 func be64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 
-// taskRecord is a task as stored: JSON, with the raw JSON fields as bytes (base64) so that
-// they come back verbatim (encoding/json would compact and escape a json.RawMessage).
-type taskRecord struct {
-	store.Task
-	Spec []byte      `json:"spec"`
-	Plan *planRecord `json:"plan,omitempty"`
-}
-
-type planRecord struct {
-	store.PlanRecord
-	Plan []byte `json:"plan"`
-	Env  []byte `json:"env,omitempty"`
-}
-
-func encodeTask(t *store.Task) ([]byte, error) {
-	rec := taskRecord{Task: *t, Spec: t.Spec}
-	rec.Task.Spec, rec.Task.Plan = nil, nil
-	if t.Plan != nil {
-		rec.Plan = &planRecord{PlanRecord: *t.Plan, Plan: t.Plan.Plan, Env: t.Plan.Env}
-		rec.Plan.PlanRecord.Plan, rec.Plan.PlanRecord.Env = nil, nil
-	}
-	return json.Marshal(&rec)
-}
-
-// decodeTask decodes a task record; what names the record in the error.
-func decodeTask(b []byte, what string) (*store.Task, error) {
-	var rec taskRecord
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, fmt.Errorf("boltstore: %s: corrupt task record: %w", what, err)
-	}
-	t := rec.Task
-	t.Spec = rec.Spec
-	if rec.Plan != nil {
-		p := rec.Plan.PlanRecord
-		p.Plan, p.Env = rec.Plan.Plan, rec.Plan.Env
-		t.Plan = &p
-	}
-	return &t, nil
-}
-
-// decodeHead decodes what a conditional write checks of a stored task (key, uid, revision,
-// creation time) and nothing else: the spec and the plan are skipped, not decoded.
-func decodeHead(b []byte, what string) (*store.Task, error) {
-	var h struct {
-		store.Key
-		UID             string         `json:"uid"`
-		ResourceVersion store.Revision `json:"resourceVersion"`
-		CreatedAt       time.Time      `json:"createdAt"`
-	}
-	if err := json.Unmarshal(b, &h); err != nil {
-		return nil, fmt.Errorf("boltstore: %s: corrupt task record: %w", what, err)
-	}
-	return &store.Task{Key: h.Key, UID: h.UID, ResourceVersion: h.ResourceVersion, CreatedAt: h.CreatedAt}, nil
-}
-
 // An event record is its type (one byte: 'A', 'M', 'D'), its commit time (be64 Unix
-// nanoseconds, for FeedAge) and the task record.
+// nanoseconds, for FeedAge) and the task record: eventHead bytes, then the record.
+const eventHead = 9
+
 var eventTypes = map[store.EventType]byte{store.EventAdded: 'A', store.EventModified: 'M', store.EventDeleted: 'D'}
 
-func encodeEvent(typ store.EventType, at time.Time, task []byte) []byte {
-	b := make([]byte, 0, 9+len(task))
-	b = append(b, eventTypes[typ])
-	b = binary.BigEndian.AppendUint64(b, uint64(at.UnixNano()))
-	return append(b, task...)
+// appendEventHead appends an event record's type and commit time.
+func appendEventHead(dst []byte, typ store.EventType, at time.Time) []byte {
+	return binary.BigEndian.AppendUint64(append(dst, eventTypes[typ]), uint64(at.UnixNano()))
 }
 
 // eventTime is an event record's commit time.
 func eventTime(b []byte) time.Time {
-	if len(b) < 9 {
+	if len(b) < eventHead {
 		return time.Time{}
 	}
 	return time.Unix(0, int64(binary.BigEndian.Uint64(b[1:9])))
 }
 
 func decodeEvent(rev store.Revision, b []byte) (*store.Event, error) {
-	if len(b) < 9 {
+	if len(b) < eventHead {
 		return nil, fmt.Errorf("boltstore: event %d: corrupt record (%d bytes)", rev, len(b))
 	}
 	var typ store.EventType
@@ -130,9 +81,9 @@ func decodeEvent(rev store.Revision, b []byte) (*store.Event, error) {
 	if typ == "" {
 		return nil, fmt.Errorf("boltstore: event %d: unknown type %q", rev, b[0])
 	}
-	t, err := decodeTask(b[9:], fmt.Sprintf("event %d", rev))
+	t, err := decodeTask(b[eventHead:])
 	if err != nil {
-		return nil, err
+		return nil, corrupt(fmt.Sprintf("event %d", rev), err)
 	}
 	return &store.Event{Type: typ, Revision: rev, Task: t}, nil
 }

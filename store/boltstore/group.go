@@ -36,12 +36,31 @@ type committer struct {
 }
 
 // request is one queued write: op (run again from scratch if its batch is retried), and
-// the answer the loop sends once the transaction holding it committed or failed.
+// the answer the loop sends once the transaction holding it committed or failed, with
+// what apply recorded of op's run: its refusal, or the revision of its last event.
 type request struct {
-	op         func(tx *bolt.Tx) error
+	op         func(w *txn) error
 	background bool
 	queued     time.Time
 	err        chan error
+	refused    error
+	last       store.Revision
+}
+
+// requests recycles requests and their answer channels (a few allocations per write).
+var requests = sync.Pool{New: func() any { return &request{err: make(chan error, 1)} }}
+
+// newRequest is a request for op, from the pool.
+func newRequest(op func(w *txn) error, background bool) *request {
+	r := requests.Get().(*request)
+	r.op, r.background = op, background
+	return r
+}
+
+// release returns r to the pool, once its answer was taken.
+func (r *request) release() {
+	*r = request{err: r.err}
+	requests.Put(r)
 }
 
 // Stats counts the store's group commits, for benchmarks and tuning.
@@ -70,14 +89,22 @@ func newCommitter(s *Store, max int, linger, gather time.Duration) *committer {
 
 // do queues op and returns its transaction's result once committed (store.ErrClosed when
 // the store closed first).
-func (c *committer) do(op func(tx *bolt.Tx) error, background bool) error {
-	r := &request{op: op, background: background, queued: time.Now(), err: make(chan error, 1)}
+func (c *committer) do(op func(w *txn) error, background bool) error {
+	r := newRequest(op, background)
+	defer r.release()
+	return c.run(r)
+}
+
+// run queues r and returns its transaction's result once committed (store.ErrClosed when
+// the store closed first).
+func (c *committer) run(r *request) error {
+	r.queued = time.Now()
 	c.mu.Lock()
 	if c.stopped {
 		c.mu.Unlock()
 		return store.ErrClosed
 	}
-	if !background {
+	if !r.background {
 		c.foreground++
 	}
 	c.queue = append(c.queue, r)
@@ -204,13 +231,8 @@ func (c *committer) commit(batch []*request) {
 	var pages int64
 	err := c.s.use(func(db *bolt.DB) error {
 		return db.Update(func(tx *bolt.Tx) error {
-			for _, r := range batch {
-				if err := r.op(tx); err != nil {
-					if len(batch) == 1 {
-						return err
-					}
-					return errFailedInBatch
-				}
+			if err := c.s.apply(tx, batch); err != nil {
+				return err
 			}
 			tx.OnCommit(func() { st := tx.Stats(); pages = st.GetPageAlloc() })
 			return nil
@@ -236,7 +258,9 @@ func (c *committer) commit(batch []*request) {
 		return
 	}
 	for _, r := range batch {
-		r.err <- c.s.use(func(db *bolt.DB) error { return db.Update(r.op) })
+		r.err <- c.s.use(func(db *bolt.DB) error {
+			return db.Update(func(tx *bolt.Tx) error { return c.s.apply(tx, []*request{r}) })
+		})
 	}
 }
 

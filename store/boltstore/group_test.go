@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/solti-wasm/solti-wasm/store"
 )
 
@@ -21,7 +19,7 @@ func holdCommitter(t *testing.T, s *Store) (release func(), held <-chan error) {
 	t.Helper()
 	running, gate, res := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
-		res <- s.group.do(func(*bolt.Tx) error {
+		res <- s.group.do(func(*txn) error {
 			close(running)
 			<-gate
 			return nil
@@ -68,7 +66,8 @@ func TestGroupCommitIsolatesAFailedWrite(t *testing.T) {
 		wg.Go(func() {
 			if i == 2 { // commits a task, then fails: the whole write must vanish
 				errs[i] = s.write(ctx, true, func(w *txn) error {
-					if err := w.commit(store.EventAdded, task("a", "failed")); err != nil {
+					failed := task("a", "failed")
+					if err := w.commit(store.EventAdded, failed, encodeBody(failed)); err != nil {
 						return err
 					}
 					return boom
@@ -181,9 +180,9 @@ func TestGroupCommitBoundsTheBatch(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 10 {
 		wg.Go(func() {
-			_ = s.group.do(func(tx *bolt.Tx) error {
+			_ = s.group.do(func(w *txn) error {
 				mu.Lock()
-				txs = append(txs, tx.ID())
+				txs = append(txs, w.tx.ID())
 				mu.Unlock()
 				return nil
 			}, false)

@@ -3,7 +3,6 @@ package boltstore
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -18,28 +17,17 @@ func (s *Store) PutRun(ctx context.Context, r *store.Run) error {
 	if err := store.CheckRun(r); err != nil {
 		return err
 	}
-	rec, err := encodeRun(r)
-	if err != nil {
-		return err
-	}
+	rec := encodeRun(r)
 	return s.write(ctx, true, func(w *txn) error {
-		t, err := getHead(w.tx, store.Key{Tenant: r.Tenant, Name: r.Task})
+		t, ok, err := getHead(w.tx, store.Key{Tenant: r.Tenant, Name: r.Task})
 		if err != nil {
 			return err
 		}
-		if t == nil || t.UID != r.TaskUID {
+		if !ok || string(t.uid) != r.TaskUID {
 			return nil
 		}
 		return w.tx.Bucket(bucketRuns).Put(runKey(r.TaskUID, r.Seq), rec)
 	})
-}
-
-func encodeRun(r *store.Run) ([]byte, error) {
-	rec, err := json.Marshal(r)
-	if err != nil {
-		return nil, fmt.Errorf("boltstore: encode run %s/%s %d: %w", r.Tenant, r.Task, r.Seq, err)
-	}
-	return rec, nil
 }
 
 // taskRuns reads the runs of the task with uid, in Seq order.
@@ -48,11 +36,11 @@ func taskRuns(tx *bolt.Tx, uid string) ([]*store.Run, error) {
 	var out []*store.Run
 	c := tx.Bucket(bucketRuns).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		var r store.Run
-		if err := json.Unmarshal(v, &r); err != nil {
+		r, err := decodeRun(v)
+		if err != nil {
 			return nil, fmt.Errorf("boltstore: run key %q: corrupt record: %w", k, err)
 		}
-		out = append(out, &r)
+		out = append(out, r)
 	}
 	return out, nil
 }
@@ -66,12 +54,12 @@ func (s *Store) ListRuns(ctx context.Context, k store.Key) ([]*store.Run, error)
 	found := false
 	err := s.use(func(db *bolt.DB) error {
 		return db.View(func(tx *bolt.Tx) error {
-			t, err := getTask(tx, k)
-			if err != nil || t == nil {
+			t, ok, err := getHead(tx, k) // only its uid: no need to decode the task
+			if err != nil || !ok {
 				return err
 			}
 			found = true
-			out, err = taskRuns(tx, t.UID)
+			out, err = taskRuns(tx, string(t.uid))
 			return err
 		})
 	})

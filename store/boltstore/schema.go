@@ -8,8 +8,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// SchemaVersion is the version of the file layout this build writes.
-const SchemaVersion = 1
+// SchemaVersion is the version of the file layout this build writes: 1 stored task
+// records as JSON, 2 as a binary head and body (record.go).
+const SchemaVersion = 2
 
 // ErrSchema: the file's schema version is newer than this build's, or unreadable.
 var ErrSchema = errors.New("unsupported schema version")
@@ -39,9 +40,11 @@ type schema struct {
 	steps   map[uint64]func(tx *bolt.Tx) error
 }
 
-// current is this build's schema. Version 1 is the first; a later layout adds its step
-// here, e.g. steps[1] = migrateV1toV2.
-var current = schema{version: SchemaVersion, steps: map[uint64]func(*bolt.Tx) error{}}
+// current is this build's schema: version 1 is the first, each later one adds the step
+// from the one before.
+var current = schema{version: SchemaVersion, steps: map[uint64]func(*bolt.Tx) error{
+	1: migrateV1toV2,
+}}
 
 // createV1 lays out a new file.
 func createV1(tx *bolt.Tx) error {

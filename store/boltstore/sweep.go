@@ -19,9 +19,9 @@ func (s *Store) Sweep(ctx context.Context, now time.Time, r store.Retention) (in
 		var due []*store.Task
 		var runKeys [][]byte
 		err := w.tx.Bucket(bucketTasks).ForEach(func(k, v []byte) error {
-			t, err := decodeTask(v, fmt.Sprintf("task key %q", k))
+			t, err := decodeTask(v)
 			if err != nil {
-				return err
+				return corrupt(fmt.Sprintf("task key %q", k), err)
 			}
 			if r.TaskDue(t, now) {
 				due = append(due, t)
@@ -54,7 +54,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time, r store.Retention) (in
 			if err != nil {
 				return err
 			}
-			if err := w.commit(store.EventDeleted, t); err != nil {
+			if err := w.commit(store.EventDeleted, t, encodeBody(t)); err != nil {
 				return err
 			}
 			n += 1 + gone

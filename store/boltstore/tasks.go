@@ -11,18 +11,29 @@ import (
 )
 
 // getTask reads k's task in tx; nil when absent.
-func getTask(tx *bolt.Tx, k store.Key) (*store.Task, error) { return readTask(tx, k, decodeTask) }
-
-// getHead reads what a conditional write checks of k's task in tx (decodeHead); nil when
-// absent.
-func getHead(tx *bolt.Tx, k store.Key) (*store.Task, error) { return readTask(tx, k, decodeHead) }
-
-func readTask(tx *bolt.Tx, k store.Key, decode func([]byte, string) (*store.Task, error)) (*store.Task, error) {
+func getTask(tx *bolt.Tx, k store.Key) (*store.Task, error) {
 	b := tx.Bucket(bucketTasks).Get(taskKey(k))
 	if b == nil {
 		return nil, nil
 	}
-	return decode(b, "task "+k.Tenant+"/"+k.Name)
+	t, err := decodeTask(b)
+	if err != nil {
+		return nil, corrupt("task "+k.Tenant+"/"+k.Name, err)
+	}
+	return t, nil
+}
+
+// getHead reads what a conditional write checks of k's task in tx: its head, whose uid is
+// valid for the transaction; ok is false when the task is absent.
+func getHead(tx *bolt.Tx, k store.Key) (h head, ok bool, err error) {
+	b := tx.Bucket(bucketTasks).Get(taskKey(k))
+	if b == nil {
+		return head{}, false, nil
+	}
+	if h, err = readHead(b); err != nil {
+		return head{}, false, corrupt("task "+k.Tenant+"/"+k.Name, err)
+	}
+	return h, true, nil
 }
 
 func notFound(k store.Key) error {
@@ -45,18 +56,17 @@ func (s *Store) CreateTask(ctx context.Context, t *store.Task) (*store.Task, err
 	if n.CreatedAt.IsZero() {
 		n.CreatedAt = s.opt.Now().UTC()
 	}
-	var out *store.Task
+	body := encodeBody(n)
 	err := s.write(ctx, true, func(w *txn) error {
 		if w.tx.Bucket(bucketTasks).Get(taskKey(n.Key)) != nil {
 			return refuse(fmt.Errorf("task %s/%s: %w", n.Tenant, n.Name, store.ErrExists))
 		}
-		out = n.Clone()
-		return w.commit(store.EventAdded, out)
+		return w.commit(store.EventAdded, n, body)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return out.Clone(), nil
+	return n.Clone(), nil
 }
 
 // UpdateTask replaces a task if its revision is want (0: any), durably. The stored UID and
@@ -82,40 +92,37 @@ func (s *Store) UpdateTaskWithRun(ctx context.Context, t *store.Task, want store
 func (s *Store) update(ctx context.Context, t *store.Task, want store.Revision, r *store.Run) (*store.Task, error) {
 	var run []byte
 	if r != nil {
-		var err error
-		if run, err = encodeRun(r); err != nil {
-			return nil, err
-		}
+		run = encodeRun(r)
 	}
-	var out *store.Task
+	// Everything but the head is encoded here, before the write is queued.
+	n := t.Clone()
+	body := encodeBody(n)
 	err := s.write(ctx, true, func(w *txn) error {
-		cur, err := getHead(w.tx, t.Key)
+		cur, ok, err := getHead(w.tx, t.Key)
 		if err != nil {
 			return err
 		}
-		if cur == nil {
+		if !ok {
 			return refuse(notFound(t.Key))
 		}
-		if err := store.CheckPrecondition(cur, t.UID, want); err != nil {
-			return refuse(err)
+		if (t.UID != "" && t.UID != string(cur.uid)) || (want != 0 && want != cur.rev) {
+			return refuse(store.CheckPrecondition(cur.task(t.Key), t.UID, want))
 		}
-		n := t.Clone()
-		n.UID, n.CreatedAt = cur.UID, cur.CreatedAt
+		if n.UID != string(cur.uid) { // (the caller's uid, as a rule: no allocation)
+			n.UID = string(cur.uid)
+		}
+		n.CreatedAt = cur.createdAt
 		if r != nil && r.TaskUID == n.UID {
 			if err := w.tx.Bucket(bucketRuns).Put(runKey(r.TaskUID, r.Seq), run); err != nil {
 				return err
 			}
 		}
-		if err := w.commit(store.EventModified, n); err != nil {
-			return err
-		}
-		out = n
-		return nil
+		return w.commit(store.EventModified, n, body)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return out.Clone(), nil
+	return n.Clone(), nil
 }
 
 // DeleteTask removes a task and its runs, durably. It returns the task as the Deleted
@@ -154,7 +161,7 @@ func (w *txn) remove(t *store.Task) error {
 	if _, err := deleteRuns(w.tx, t.UID); err != nil {
 		return err
 	}
-	return w.commit(store.EventDeleted, t)
+	return w.commit(store.EventDeleted, t, encodeBody(t))
 }
 
 // deleteRuns removes every run of the task with uid, and counts them.
@@ -223,9 +230,9 @@ func (s *Store) ListTasks(ctx context.Context, tenant string, opt store.ListOpti
 				k, v = c.Next()
 			}
 			for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-				t, err := decodeTask(v, "task "+tenant+"/"+string(k[len(prefix):]))
+				t, err := decodeTask(v)
 				if err != nil {
-					return err
+					return corrupt("task "+tenant+"/"+string(k[len(prefix):]), err)
 				}
 				if !opt.Matches(t, store.SpecSlot(t.Spec)) {
 					continue
@@ -260,9 +267,9 @@ func (s *Store) Unfinished(ctx context.Context) ([]*store.Task, error) {
 	err := s.use(func(db *bolt.DB) error {
 		return db.View(func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketTasks).ForEach(func(k, v []byte) error {
-				t, err := decodeTask(v, fmt.Sprintf("task key %q", k))
+				t, err := decodeTask(v)
 				if err != nil {
-					return err
+					return corrupt(fmt.Sprintf("task key %q", k), err)
 				}
 				if !t.Status.Phase.Terminal() {
 					out = append(out, t)

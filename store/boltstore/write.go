@@ -14,8 +14,8 @@ import (
 	"github.com/solti-wasm/solti-wasm/store/internal/feed"
 )
 
-// txn is one write's view of a transaction it may share with other writes of a batch:
-// it hands out revisions (read from and written back to the meta bucket, so a batch's
+// txn is the writes' view of one transaction, which the writes of a batch share: it hands
+// out revisions (read from the meta bucket once, written back once, so that a batch's
 // writes get consecutive ones) and records the feed events they commit.
 type txn struct {
 	tx     *bolt.Tx
@@ -41,36 +41,15 @@ func (s *Store) write(ctx context.Context, batch bool, op func(w *txn) error) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var refused error
-	var last store.Revision
-	run := func(tx *bolt.Tx) error {
-		// A failed batch runs this again alone: start from scratch each time.
-		refused, last = nil, 0
-		w := &txn{tx: tx, s: s, now: s.opt.Now()}
-		if err := op(w); err != nil {
-			if r := (*refusal)(nil); errors.As(err, &r) {
-				refused = r.err
-				return nil
-			}
-			return err
-		}
-		if len(w.events) == 0 {
-			return nil
-		}
-		floor, err := w.finish()
-		if err != nil {
-			return err
-		}
-		last = w.rev
-		events := w.events
-		tx.OnCommit(func() { s.pub.add(events, floor) })
-		return nil
-	}
+	r := newRequest(op, store.IsBackground(ctx))
+	defer r.release()
 	var err error
 	if batch {
-		err = s.group.do(run, store.IsBackground(ctx))
+		err = s.group.run(r)
 	} else {
-		err = s.use(func(db *bolt.DB) error { return db.Update(run) })
+		err = s.use(func(db *bolt.DB) error {
+			return db.Update(func(tx *bolt.Tx) error { return s.apply(tx, []*request{r}) })
+		})
 	}
 	if err != nil {
 		if errors.Is(err, store.ErrClosed) {
@@ -78,32 +57,77 @@ func (s *Store) write(ctx context.Context, batch bool, op func(w *txn) error) er
 		}
 		return fmt.Errorf("boltstore: %s: %w", s.path, err)
 	}
-	if refused != nil {
-		return refused
+	if r.refused != nil {
+		return r.refused
 	}
-	if last != 0 {
-		s.pub.wait(last)
+	if r.last != 0 {
+		s.pub.wait(r.last)
 	}
 	return nil
 }
 
+// apply runs the ops of batch in tx, which they share (from scratch: a failed batch runs
+// again, each write alone), then records the revision, trims the feed and has the events
+// published once tx committed. A refused op is answered with its refusal and the others
+// go on; another failure fails tx (errFailedInBatch when others share it).
+func (s *Store) apply(tx *bolt.Tx, batch []*request) error {
+	w := &txn{tx: tx, s: s, now: s.opt.Now()}
+	for _, r := range batch {
+		r.refused, r.last = nil, 0
+		n := len(w.events)
+		if err := r.op(w); err != nil {
+			if ref := (*refusal)(nil); errors.As(err, &ref) {
+				r.refused = ref.err
+				w.events = w.events[:n]
+				continue
+			}
+			if len(batch) > 1 {
+				return errFailedInBatch
+			}
+			return err
+		}
+		if len(w.events) > n {
+			r.last = w.rev
+		}
+	}
+	if len(w.events) == 0 {
+		return nil
+	}
+	floor, err := w.finish()
+	if err != nil {
+		return err
+	}
+	events := w.events
+	tx.OnCommit(func() { s.pub.add(events, floor) })
+	return nil
+}
+
 // commit stores t (or, for a Deleted event, removes it) at the next revision and records
-// its event. t is owned by the feed from here on.
-func (w *txn) commit(typ store.EventType, t *store.Task) error {
+// its event. body is t's record body (encodeBody), encoded before the write was queued: the
+// committer only puts the head before it. t is owned by the feed from here on.
+func (w *txn) commit(typ store.EventType, t *store.Task, body []byte) error {
 	if w.rev == 0 {
 		w.rev = store.Revision(u64(w.tx.Bucket(bucketMeta).Get(keyRev)))
 	}
 	w.rev++
 	t.ResourceVersion = w.rev
-	rec, err := encodeTask(t)
-	if err != nil {
-		return fmt.Errorf("encode task %s/%s: %w", t.Tenant, t.Name, err)
-	}
+	// One allocation holds the task's key, the event's key and the event record, whose tail
+	// is the task record (bbolt keeps what it is given until the commit).
+	buf := make([]byte, 0, taskKeyLen(t.Key)+8+eventHead+headMax+len(t.UID)+len(body))
+	buf = appendTaskKey(buf, t.Key)
+	key := buf[:len(buf):len(buf)]
+	buf = binary.BigEndian.AppendUint64(buf, uint64(w.rev))
+	evKey := buf[len(key):len(buf):len(buf)]
+	at := len(buf)
+	buf = appendEventHead(buf, typ, w.now)
+	buf = append(appendHead(buf, w.rev, t.UID, t.CreatedAt), body...)
+	ev := buf[at:]
 	tasks := w.tx.Bucket(bucketTasks)
+	var err error
 	if typ == store.EventDeleted {
-		err = tasks.Delete(taskKey(t.Key))
+		err = tasks.Delete(key)
 	} else {
-		err = tasks.Put(taskKey(t.Key), rec)
+		err = tasks.Put(key, ev[eventHead:])
 	}
 	if err != nil {
 		return err
@@ -111,7 +135,7 @@ func (w *txn) commit(typ store.EventType, t *store.Task) error {
 	events := w.tx.Bucket(bucketEvents)
 	// Revisions only grow: pages filled to the brim never take an insert in their middle.
 	events.FillPercent = 1
-	if err := events.Put(be64(uint64(w.rev)), encodeEvent(typ, w.now, rec)); err != nil {
+	if err := events.Put(evKey, ev); err != nil {
 		return err
 	}
 	w.events = append(w.events, &store.Event{Type: typ, Revision: w.rev, Task: t})
@@ -135,12 +159,12 @@ func (w *txn) finish() (store.Revision, error) {
 	for {
 		k, v := c.First()
 		if k == nil {
-			break
+			return w.rev, nil // (diskFloor of an empty feed)
 		}
 		held := uint64(w.rev) - binary.BigEndian.Uint64(k) + 1
 		if held <= uint64(w.s.opt.FeedEvents) {
 			if w.s.opt.FeedAge <= 0 || held <= 1 || aged >= trimMax || !eventTime(v).Before(oldest) {
-				break
+				return store.Revision(binary.BigEndian.Uint64(k) - 1), nil // diskFloor, from this cursor
 			}
 			aged++
 		}
@@ -148,7 +172,6 @@ func (w *txn) finish() (store.Revision, error) {
 			return 0, err
 		}
 	}
-	return diskFloor(w.tx, w.rev), nil
 }
 
 // publisher hands committed events to the feed in revision order: bbolt runs the commit
