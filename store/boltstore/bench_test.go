@@ -88,6 +88,28 @@ func BenchmarkCreate(b *testing.B) {
 	}
 }
 
+// BenchmarkCreateOneWriter is one writer creating tasks one after another, each waiting for
+// its own sync: the store's cost per acknowledged write against BenchmarkCommitFloor's
+// fdatasync (durable), and its CPU alone (nosync).
+func BenchmarkCreateOneWriter(b *testing.B) {
+	for _, noSync := range []bool{false, true} {
+		b.Run(map[bool]string{false: "durable", true: "nosync"}[noSync], func(b *testing.B) {
+			s, err := Open(filepath.Join(b.TempDir(), "tasks.db"), Options{NoSync: noSync})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				t := &store.Task{Key: store.Key{Tenant: "t", Name: fmt.Sprintf("task-%d", i)}, Spec: []byte(`{"slot":"s"}`)}
+				if _, err := s.CreateTask(context.Background(), t); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkNextRunSeq: the run-id sequence reserves blocks, so a number costs no fsync.
 func BenchmarkNextRunSeq(b *testing.B) {
 	s, err := Open(filepath.Join(b.TempDir(), "tasks.db"), Options{})

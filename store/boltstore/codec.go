@@ -18,6 +18,10 @@ var (
 	keySchema = []byte("schema") // be64 schema version
 	keyRev    = []byte("rev")    // be64 latest committed revision
 	keyRunSeq = []byte("runseq") // be64 highest reserved run-id number
+	keyLogID  = []byte("logid")  // the file's random id, which its log's header carries
+	// keyLogApplied is the last log record the file holds (be64 LSN), written by each
+	// checkpoint: Open applies the records after it.
+	keyLogApplied = []byte("logapplied")
 )
 
 // prefixed appends uvarint(len(s)) and s: a prefix that sorts a tenant's (or a task's)

@@ -1,11 +1,15 @@
 // Package boltstore is the durable store.Store: one bbolt file, what the serve command
 // keeps its tasks in.
 //
-// Durability: a write returns only after the bbolt transaction holding it committed with
-// fsync. Concurrent writes are group-committed: one goroutine runs every write that queued
-// while the previous transaction was committing in one transaction (at most
-// Options.MaxBatchSize), so that one fsync acknowledges many writes and durability does not
-// cap throughput, while a lone write waits for no timer.
+// Durability: a write returns only after it is on disk. Concurrent writes are
+// group-committed: one goroutine takes every write that queued while the previous batch was
+// being synced (at most Options.MaxBatchSize), runs them in bbolt's write transaction,
+// appends what they put and deleted to a write-ahead log beside the file (PATH-log) and
+// fdatasyncs it once for all of them, so that durability does not cap throughput, while a
+// lone write waits for no timer. The transaction stays open across batches and is committed
+// to the bbolt file at checkpoints (Options.CheckpointInterval, or when the log is full);
+// reads run in it too, between batches, and see every acknowledged write. Open applies the
+// log records after the file's last checkpoint, so a crash loses nothing acknowledged.
 //
 // Revisions and the run-id sequence are persisted: the revision in every write's
 // transaction, the run-id sequence as a high-water mark reserved in blocks

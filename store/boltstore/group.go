@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -10,29 +11,58 @@ import (
 	"github.com/solti-wasm/solti-wasm/store"
 )
 
-// committer is the store's group commit: one goroutine runs every write that queued while
-// the previous transaction was committing in one transaction, so that one fsync
-// acknowledges them all. Unlike bbolt's Batch it has no timer for a client's write: a lone
-// write commits at once (one fsync, not a delay plus one), and under load a batch is
-// whatever arrived during the last fsync, up to Options.MaxBatchSize. Background writes
-// (store.Background) wait, up to Options.Linger, for a client's write to share a commit
-// with; a client's write waits only for the other clients' writes that it can expect
-// (Options.GatherDelay, see take).
+// committer is the store's group commit and the owner of its bbolt file: one goroutine
+// runs every write that queued while the previous batch was being made durable as one
+// batch, so that one sync acknowledges them all. It keeps one bbolt write transaction
+// open, the live transaction: a batch's ops run in it, its puts and deletes are appended
+// to the log (wal.go) and synced, and only then is the batch answered; a checkpoint
+// commits the live transaction (Options.CheckpointInterval, or when the log is full) and
+// opens the next. Reads run in the live transaction too, between batches, so that they
+// see every acknowledged write and no other.
+//
+// Unlike bbolt's Batch it has no timer for a client's write: a lone write is made durable
+// at once, and under load a batch is whatever arrived during the last sync, up to
+// Options.MaxBatchSize. Background writes (store.Background) wait, up to Options.Linger,
+// for a client's write to share a sync with; a client's write waits only for the other
+// clients' writes that it can expect (Options.GatherDelay, see take).
 type committer struct {
-	s      *Store
-	max    int
-	linger time.Duration
-	gather time.Duration
+	s        *Store
+	max      int
+	linger   time.Duration
+	gather   time.Duration
+	interval time.Duration // Options.CheckpointInterval
+
+	// Owned by the loop.
+	log   *wal
+	tx    *bolt.Tx  // the live transaction; nil once failed or stopped
+	dirty time.Time // when the live transaction took its first write since the last checkpoint; zero: none
+	rec   []byte    // the batch's log payload, reused
 
 	mu         sync.Mutex
 	queue      []*request
+	reads      []*read
+	jobs       []*job
 	foreground int       // requests in queue that are not background
-	lastFG     int       // the client writes the last commit acknowledged
-	lastEnd    time.Time // when the last commit ended
+	lastFG     int       // the client writes the last batch acknowledged
+	lastEnd    time.Time // when the last batch was answered
 	stopped    bool
+	failed     error // the log or a checkpoint failed: every later call gets it
 	stats      Stats
-	wake       chan struct{} // a token when the queue has work
+	wake       chan struct{} // a token when there is work
 	done       chan struct{} // closed when the loop has returned
+	closeErr   error         // the final checkpoint's, once done is closed
+}
+
+// read is a queued read: fn runs in the live transaction.
+type read struct {
+	fn  func(tx *bolt.Tx) error
+	err chan error
+}
+
+// job is queued work that needs the file with no transaction open (compaction).
+type job struct {
+	fn  func() error
+	err chan error
 }
 
 // request is one queued write: op (run again from scratch if its batch is retried), and
@@ -63,83 +93,174 @@ func (r *request) release() {
 	requests.Put(r)
 }
 
-// Stats counts the store's group commits, for benchmarks and tuning.
+// Stats counts the store's group commits and checkpoints, for benchmarks and tuning.
 type Stats struct {
-	// Commits is how many transactions the committer ran; Writes how many writes they held.
+	// Commits is how many batches the committer made durable (a log sync each, or a
+	// checkpoint when the log was full); Writes how many writes they held.
 	Commits, Writes int64
-	// Lingered is how many commits waited for a client's write (Options.Linger).
+	// Lingered is how many batches waited for a client's write (Options.Linger).
 	Lingered int64
-	// Gathered is how many commits waited for more clients' writes (Options.GatherDelay).
+	// Gathered is how many batches waited for more clients' writes (Options.GatherDelay).
 	Gathered int64
-	// CommitTime is the time the committer spent in transactions, fsync included.
+	// CommitTime is the time the committer spent making batches durable: their ops and
+	// the log's write and sync (or the checkpoint that replaced them).
 	CommitTime time.Duration
-	// PageBytes is what bbolt allocated for the pages its commits wrote.
+	// LogBytes is what the batches appended to the log.
+	LogBytes int64
+	// Checkpoints is how many times the live transaction was committed to the bbolt file,
+	// taking CheckpointTime.
+	Checkpoints    int64
+	CheckpointTime time.Duration
+	// PageBytes is what bbolt allocated for the pages its checkpoints wrote.
 	PageBytes int64
+	// Recovered is how many log records Open applied to the file: the batches a crash
+	// had left in the log only.
+	Recovered int64
 }
 
-// errFailedInBatch marks an op's failure inside a shared transaction: the batch is rolled
-// back and each of its writes is run again alone, so that one write's failure is its own.
+// errFailedInBatch marks an op's failure inside a shared batch: the live transaction is
+// rebuilt without the batch and each of its writes is run again alone, so that one
+// write's failure is its own.
 var errFailedInBatch = errors.New("a write of the batch failed")
 
-func newCommitter(s *Store, max int, linger, gather time.Duration) *committer {
-	c := &committer{s: s, max: max, linger: linger, gather: gather, wake: make(chan struct{}, 1), done: make(chan struct{})}
+// errStopped is in the error of every call after the log or a checkpoint failed: the
+// store refuses them all; a reopen applies the log, which holds every acknowledged write.
+var errStopped = errors.New("the store stopped after a failure (reopen it to recover what was acknowledged)")
+
+func newCommitter(s *Store, log *wal, tx *bolt.Tx) *committer {
+	o := s.opt
+	c := &committer{s: s, max: o.MaxBatchSize, linger: o.Linger, gather: o.GatherDelay, interval: o.CheckpointInterval,
+		log: log, tx: tx, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go c.loop()
 	return c
 }
 
-// do queues op and returns its transaction's result once committed (store.ErrClosed when
-// the store closed first).
+// do queues op and returns its batch's result once durable (store.ErrClosed when the
+// store closed first).
 func (c *committer) do(op func(w *txn) error, background bool) error {
 	r := newRequest(op, background)
 	defer r.release()
 	return c.run(r)
 }
 
-// run queues r and returns its transaction's result once committed (store.ErrClosed when
-// the store closed first).
+// run queues r and returns its batch's result once durable (store.ErrClosed when the
+// store closed first).
 func (c *committer) run(r *request) error {
 	r.queued = time.Now()
 	c.mu.Lock()
-	if c.stopped {
+	if err := c.refusing(); err != nil {
 		c.mu.Unlock()
-		return store.ErrClosed
+		return err
 	}
 	if !r.background {
 		c.foreground++
 	}
 	c.queue = append(c.queue, r)
-	select { // under mu: stop closes wake under it
-	case c.wake <- struct{}{}:
-	default: // a token is already there: the loop has yet to take the queue
-	}
+	c.signal()
 	c.mu.Unlock()
 	return <-r.err
+}
+
+// view runs fn in the live transaction, between batches: it sees every acknowledged write.
+// fn must copy what it keeps of the values it reads.
+func (c *committer) view(fn func(tx *bolt.Tx) error) error {
+	rd := &read{fn: fn, err: make(chan error, 1)}
+	c.mu.Lock()
+	if err := c.refusing(); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	c.reads = append(c.reads, rd)
+	c.signal()
+	c.mu.Unlock()
+	return <-rd.err
+}
+
+// exclusive runs fn between batches with the live transaction checkpointed and closed
+// (fn may replace c.s.db: compaction).
+func (c *committer) exclusive(fn func() error) error {
+	j := &job{fn: fn, err: make(chan error, 1)}
+	c.mu.Lock()
+	if err := c.refusing(); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	c.jobs = append(c.jobs, j)
+	c.signal()
+	c.mu.Unlock()
+	return <-j.err
+}
+
+// refusing is why a new call is refused: closed, or failed; c.mu is held.
+func (c *committer) refusing() error {
+	if c.stopped {
+		return store.ErrClosed
+	}
+	return c.failed
+}
+
+// closed is store.ErrClosed once the store is closing (or its failure).
+func (c *committer) closed() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.refusing()
+}
+
+// signal leaves the loop a token; c.mu is held (stop closes wake under it).
+func (c *committer) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default: // a token is already there: the loop has yet to take the work
+	}
 }
 
 func (c *committer) loop() {
 	defer close(c.done)
 	var timer *time.Timer
+	// sleep waits for a token, up to d (0: no bound); it reports whether time ran out.
+	sleep := func(d time.Duration) bool {
+		if d <= 0 {
+			<-c.wake
+			return false
+		}
+		if timer == nil {
+			timer = time.NewTimer(d)
+		} else {
+			timer.Reset(d)
+		}
+		defer timer.Stop()
+		select {
+		case <-c.wake:
+			return false
+		case <-timer.C:
+			return true
+		}
+	}
 	for {
-		<-c.wake // a token, or closed by stop: the queue is drained either way
+		var due time.Duration // until the checkpoint a quiet store still owes
+		if !c.dirty.IsZero() {
+			due = max(c.interval-time.Since(c.dirty), time.Nanosecond)
+		}
+		if sleep(due) {
+			c.checkpoint(true)
+			continue
+		}
 		for {
+			c.serve()
 			batch, wait, stopped := c.take()
 			if wait > 0 { // writes to wait for (take): a token, a new write, or the time is up
-				if timer == nil {
-					timer = time.NewTimer(wait)
-				} else {
-					timer.Reset(wait)
-				}
-				select {
-				case <-c.wake:
-				case <-timer.C:
-				}
-				timer.Stop()
+				sleep(wait)
 				continue
 			}
 			if len(batch) > 0 {
 				c.commit(batch)
 			}
+			if !c.dirty.IsZero() && time.Since(c.dirty) >= c.interval {
+				c.checkpoint(true)
+			}
 			if stopped {
+				c.serve()
+				c.shutdown()
 				return
 			}
 			if len(batch) < c.max {
@@ -149,15 +270,73 @@ func (c *committer) loop() {
 	}
 }
 
+// serve answers the queued reads and runs the queued jobs.
+func (c *committer) serve() {
+	c.mu.Lock()
+	reads, jobs := c.reads, c.jobs
+	c.reads, c.jobs = nil, nil
+	c.mu.Unlock()
+	for _, rd := range reads {
+		if c.tx == nil {
+			rd.err <- c.failedErr()
+			continue
+		}
+		rd.err <- rd.fn(c.tx)
+	}
+	for _, j := range jobs {
+		j.err <- c.runJob(j.fn)
+	}
+}
+
+// runJob runs fn with the live transaction checkpointed and closed, then opens the next.
+func (c *committer) runJob(fn func() error) error {
+	if err := c.checkpoint(false); err != nil {
+		return err
+	}
+	err := fn()
+	tx, berr := c.s.db.Begin(true)
+	if berr != nil {
+		c.fail(fmt.Errorf("opening a transaction: %w", berr))
+		return c.failedErr()
+	}
+	c.tx = tx
+	return err
+}
+
+// failedErr is the store's failure; the loop's own read of it.
+func (c *committer) failedErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.failed != nil {
+		return c.failed
+	}
+	return store.ErrClosed
+}
+
+// fail makes the store refuse every later call with err (what failed, and that a reopen
+// recovers from the log what was acknowledged); the live transaction is dropped.
+func (c *committer) fail(err error) {
+	if c.tx != nil {
+		_ = c.tx.Rollback()
+		c.tx = nil
+	}
+	c.mu.Lock()
+	if c.failed == nil {
+		c.failed = fmt.Errorf("boltstore: %s: %w: %w", c.s.path, errStopped, err)
+	}
+	c.mu.Unlock()
+}
+
 // take removes up to max queued requests, or none and how long to wait for more:
 //   - with only background writes queued, until the oldest has waited Options.Linger;
 //   - with client writes queued but fewer than can be expected, until GatherDelay after the
-//     last commit ended (or after the oldest client write came, if later). Expected are as
-//     many as the last commit took (clients that were answered together come back
-//     together), and one more than are queued when one of them came while the last commit
-//     ran (another client's write was then in flight: two clients committing one at a time,
-//     turn about, would otherwise never share a commit). A lone client's write comes after
-//     its previous one committed, and the last commit took only that one: it never waits.
+//     last batch was answered (or after the oldest client write came, if later). Expected
+//     are as many as the last batch took (clients that were answered together come back
+//     together), and one more than are queued when one of them came while the last batch
+//     was being made durable (another client's write was then in flight: two clients
+//     taking turns would otherwise never share a sync). A lone client's write comes after
+//     its previous one was answered, and the last batch took only that one: it never
+//     waits.
 //
 // stopped reports that the store is closing and the queue is now empty.
 func (c *committer) take() (batch []*request, wait time.Duration, stopped bool) {
@@ -224,20 +403,13 @@ func (c *committer) waitFor() time.Duration {
 	return 0
 }
 
-// commit runs batch in one transaction; if that fails with more than one write in it, each
-// runs again alone and gets its own result.
+// commit makes batch durable and answers it; when one of its writes failed (and the live
+// transaction was rebuilt without the batch), each runs again alone and gets its own
+// result.
 func (c *committer) commit(batch []*request) {
 	start := time.Now()
-	var pages int64
-	err := c.s.use(func(db *bolt.DB) error {
-		return db.Update(func(tx *bolt.Tx) error {
-			if err := c.s.apply(tx, batch); err != nil {
-				return err
-			}
-			tx.OnCommit(func() { st := tx.Stats(); pages = st.GetPageAlloc() })
-			return nil
-		})
-	})
+	logged := c.log.off
+	err := c.durable(batch)
 	fg := 0
 	for _, r := range batch {
 		if !r.background {
@@ -249,24 +421,139 @@ func (c *committer) commit(batch []*request) {
 	c.stats.Commits++
 	c.stats.Writes += int64(len(batch))
 	c.stats.CommitTime += time.Since(start)
-	c.stats.PageBytes += pages
+	c.stats.LogBytes += max(c.log.off-logged, 0)
 	c.mu.Unlock()
-	if err == nil || len(batch) == 1 || errors.Is(err, store.ErrClosed) {
+	if !errors.Is(err, errFailedInBatch) {
 		for _, r := range batch {
 			r.err <- err
 		}
 		return
 	}
 	for _, r := range batch {
-		r.err <- c.s.use(func(db *bolt.DB) error {
-			return db.Update(func(tx *bolt.Tx) error { return c.s.apply(tx, []*request{r}) })
-		})
+		r.err <- c.durable([]*request{r})
 	}
 }
 
-// stop makes later writes store.ErrClosed, lets the loop commit what is queued and waits
-// for it to return.
-func (c *committer) stop() {
+// durable runs batch's ops in the live transaction, logs what they wrote and syncs it (or,
+// when the log is full, checkpoints), then publishes their events. An op's failure rebuilds
+// the live transaction from the log, without the batch.
+func (c *committer) durable(batch []*request) error {
+	if c.tx == nil {
+		return c.failedErr()
+	}
+	w := &txn{tx: c.tx, s: c.s, now: c.s.opt.Now(), rec: c.rec[:0]}
+	events, floor, err := c.s.apply(w, batch)
+	c.rec = w.rec[:0]
+	if err != nil {
+		if rerr := c.rebuild(); rerr != nil {
+			c.fail(fmt.Errorf("rebuilding the live transaction after a failed write: %w", rerr))
+			return c.failedErr()
+		}
+		return err
+	}
+	if len(w.rec) > 0 {
+		if c.dirty.IsZero() {
+			c.dirty = time.Now()
+		}
+		err := c.log.append(w.rec)
+		if errors.Is(err, errLogFull) {
+			err = c.checkpoint(true) // it holds the batch: that is its durability
+		} else if err != nil {
+			c.fail(err)
+		}
+		if err != nil {
+			return c.failedErr()
+		}
+	}
+	if len(events) > 0 {
+		c.s.pub.add(events, floor)
+	}
+	return nil
+}
+
+// rebuild replaces the live transaction with one that holds what the log holds since the
+// last checkpoint: the acknowledged writes, without the batch that failed.
+func (c *committer) rebuild() error {
+	_ = c.tx.Rollback()
+	c.tx = nil
+	payloads, err := c.log.payloads()
+	if err != nil {
+		return err
+	}
+	tx, err := c.s.db.Begin(true)
+	if err != nil {
+		return err
+	}
+	for _, p := range payloads {
+		if err := replay(tx, p); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+	}
+	c.tx = tx
+	return nil
+}
+
+// checkpoint commits the live transaction to the bbolt file, recording the last log record
+// it holds, and starts the log again; then, when next is set, opens the next transaction.
+// A failure fails the store: the log still holds every acknowledged write.
+func (c *committer) checkpoint(next bool) error {
+	if c.tx == nil {
+		return c.failedErr()
+	}
+	if !c.dirty.IsZero() {
+		start := time.Now()
+		if err := c.tx.Bucket(bucketMeta).Put(keyLogApplied, be64(c.log.lsn)); err != nil {
+			c.fail(fmt.Errorf("checkpoint: %w", err))
+			return c.failedErr()
+		}
+		var pages int64
+		tx := c.tx
+		tx.OnCommit(func() { st := tx.Stats(); pages = st.GetPageAlloc() })
+		err := c.tx.Commit()
+		c.tx, c.dirty = nil, time.Time{}
+		if err != nil {
+			c.fail(fmt.Errorf("checkpoint: %w", err))
+			return c.failedErr()
+		}
+		c.log.reset()
+		c.mu.Lock()
+		c.stats.Checkpoints++
+		c.stats.CheckpointTime += time.Since(start)
+		c.stats.PageBytes += pages
+		c.mu.Unlock()
+	} else {
+		_ = c.tx.Rollback()
+		c.tx = nil
+	}
+	if !next {
+		return nil
+	}
+	tx, err := c.s.db.Begin(true)
+	if err != nil {
+		c.fail(fmt.Errorf("opening a transaction: %w", err))
+		return c.failedErr()
+	}
+	c.tx = tx
+	return nil
+}
+
+// shutdown is the loop's end: a final checkpoint, and the log removed once the file holds
+// all of it (kept after a failure: the next Open applies it).
+func (c *committer) shutdown() {
+	err := c.checkpoint(false)
+	if errors.Is(err, store.ErrClosed) {
+		err = nil
+	}
+	if cerr := c.log.close(err == nil); err == nil && cerr != nil {
+		err = fmt.Errorf("boltstore: %s: closing the log: %w", c.s.path, cerr)
+	}
+	c.closeErr = err
+}
+
+// stop makes later calls store.ErrClosed, lets the loop make durable what is queued and
+// checkpoint, and waits for it to return; it returns the final checkpoint's error.
+func (c *committer) stop() error {
 	c.mu.Lock()
 	if !c.stopped {
 		c.stopped = true
@@ -274,11 +561,14 @@ func (c *committer) stop() {
 	}
 	c.mu.Unlock()
 	<-c.done
+	return c.closeErr
 }
 
 // Stats returns the group commit's counters since Open.
 func (s *Store) Stats() Stats {
 	s.group.mu.Lock()
 	defer s.group.mu.Unlock()
-	return s.group.stats
+	st := s.group.stats
+	st.Recovered = s.recovered
+	return st
 }

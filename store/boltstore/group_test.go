@@ -65,7 +65,7 @@ func TestGroupCommitIsolatesAFailedWrite(t *testing.T) {
 	for i := range errs {
 		wg.Go(func() {
 			if i == 2 { // commits a task, then fails: the whole write must vanish
-				errs[i] = s.write(ctx, true, func(w *txn) error {
+				errs[i] = s.write(ctx, func(w *txn) error {
 					failed := task("a", "failed")
 					if err := w.commit(store.EventAdded, failed, encodeBody(failed)); err != nil {
 						return err
@@ -169,20 +169,20 @@ func TestCloseCommitsQueuedWrites(t *testing.T) {
 }
 
 // A batch never exceeds MaxBatchSize: with 10 writes queued and a bound of 4, the loop
-// commits 4, 4 and 2 of them per transaction.
+// makes 4, 4 and 2 of them durable per batch.
 func TestGroupCommitBoundsTheBatch(t *testing.T) {
 	t.Parallel()
 	s := mustOpen(t, filepath.Join(t.TempDir(), "tasks.db"), Options{MaxBatchSize: 4})
 	defer s.Close()
 	release, held := holdCommitter(t, s)
 	var mu sync.Mutex
-	var txs []int // the transaction id of each write, in the order they ran
+	var txs []*txn // the batch of each write, in the order they ran
 	var wg sync.WaitGroup
 	for range 10 {
 		wg.Go(func() {
 			_ = s.group.do(func(w *txn) error {
 				mu.Lock()
-				txs = append(txs, w.tx.ID())
+				txs = append(txs, w)
 				mu.Unlock()
 				return nil
 			}, false)
@@ -202,7 +202,7 @@ func TestGroupCommitBoundsTheBatch(t *testing.T) {
 		sizes[len(sizes)-1]++
 	}
 	if fmt.Sprint(sizes) != "[4 4 2]" {
-		t.Errorf("writes per transaction %v, want [4 4 2]", sizes)
+		t.Errorf("writes per batch %v, want [4 4 2]", sizes)
 	}
 }
 

@@ -1,6 +1,8 @@
 package boltstore
 
 import (
+	"bytes"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -23,11 +25,7 @@ var ErrLocked = errors.New("store file is locked by another process")
 type Store struct {
 	path string
 	opt  Options
-
-	// gate is held shared by every use of db, exclusively to close or compact it.
-	gate   sync.RWMutex
-	db     *bolt.DB
-	closed bool
+	db   *bolt.DB // used by the committer's loop alone once Open returns
 
 	group *committer
 	feed  *feed.Feed
@@ -38,13 +36,19 @@ type Store struct {
 	seqMu    sync.Mutex
 	seqNext  uint64 // next run-id number to hand out
 	seqLimit uint64 // highest number reserved on disk
+
+	recovered int64 // log records Open applied (Stats)
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the store file at path: it takes the file's lock (waiting
-// up to Options.LockTimeout, then ErrLocked), migrates an older schema (a newer one is a
-// *SchemaError), and compacts the file when its free space passes the threshold.
+// up to Options.LockTimeout, then ErrLocked), applies what its log holds beyond the last
+// checkpoint (a crash's), migrates an older schema (a newer one is a *SchemaError), and
+// compacts the file when its free space passes the threshold.
 func Open(path string, opt Options) (*Store, error) { return open(path, opt, current) }
 
 // open is Open with the schema to bring the file to (tests migrate to a test-only one).
@@ -55,24 +59,22 @@ func open(path string, opt Options, sc schema) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := migrate(db, path, sc); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
 	s.db = db
-	if err := s.compactIfWorth(); err != nil {
+	log, err := s.recover(sc)
+	if err != nil {
 		_ = s.db.Close()
 		return nil, err
 	}
 	var rev store.Revision
-	err = s.db.View(func(tx *bolt.Tx) error {
+	tx, err := s.db.Begin(true)
+	if err == nil {
 		meta := tx.Bucket(bucketMeta)
 		rev = store.Revision(u64(meta.Get(keyRev)))
 		s.seqLimit = u64(meta.Get(keyRunSeq))
 		s.floor.Store(uint64(diskFloor(tx, rev)))
-		return nil
-	})
+	}
 	if err != nil {
+		_ = log.close(false)
 		_ = s.db.Close()
 		return nil, fmt.Errorf("boltstore: %s: %w", path, err)
 	}
@@ -87,8 +89,68 @@ func open(path string, opt Options, sc schema) (*Store, error) {
 			}
 		}
 	}
-	s.group = newCommitter(s, opt.MaxBatchSize, opt.Linger, opt.GatherDelay)
+	s.group = newCommitter(s, log, tx)
 	return s, nil
+}
+
+// recover brings the file up to date before use: the records its log holds beyond the
+// last checkpoint are applied (a newer schema's file is refused first: its log is not this
+// build's to apply), the schema migrated, the file given its log id, compacted if worth
+// it; then the log starts afresh.
+func (s *Store) recover(sc schema) (*wal, error) {
+	var id []byte
+	var applied uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return nil
+		}
+		if v := u64(meta.Get(keySchema)); v > sc.version {
+			return &SchemaError{Path: s.path, Found: v, Want: sc.version}
+		}
+		id = bytes.Clone(meta.Get(keyLogID))
+		applied = u64(meta.Get(keyLogApplied))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	lp := logPath(s.path)
+	payloads, last, err := readLog(lp, id, applied)
+	if err != nil {
+		return nil, err
+	}
+	s.recovered = int64(len(payloads))
+	if len(payloads) > 0 {
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			for i, p := range payloads {
+				if err := replay(tx, p); err != nil {
+					return fmt.Errorf("record %d: %w", applied+1+uint64(i), err)
+				}
+			}
+			return tx.Bucket(bucketMeta).Put(keyLogApplied, be64(last))
+		})
+		if err != nil {
+			return nil, fmt.Errorf("boltstore: %s: applying %s: %w", s.path, lp, err)
+		}
+	}
+	if err := migrate(s.db, s.path, sc); err != nil {
+		return nil, err
+	}
+	if id == nil {
+		id = make([]byte, logIDLen)
+		if _, err := rand.Read(id); err != nil {
+			return nil, fmt.Errorf("boltstore: %w", err)
+		}
+		err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyLogID, id) })
+		if err != nil {
+			return nil, fmt.Errorf("boltstore: %s: %w", s.path, err)
+		}
+	}
+	if err := s.compactIfWorth(); err != nil {
+		return nil, err
+	}
+	return createLog(lp, id, last, s.opt.LogBytes, s.opt.NoSync)
 }
 
 // openDB opens the bbolt file with the store's settings.
@@ -135,32 +197,21 @@ func u64(b []byte) uint64 {
 // Path is the store's file.
 func (s *Store) Path() string { return s.path }
 
-// Close ends every watch, commits the writes already queued, waits for those in flight and
-// closes the file; later writes are store.ErrClosed.
+// Close ends every watch, makes the writes already queued durable, checkpoints the log
+// into the file and closes it; later calls are store.ErrClosed.
 func (s *Store) Close() error {
-	s.group.stop()
-	s.gate.Lock()
-	if s.closed {
-		s.gate.Unlock()
-		return nil
-	}
-	s.closed = true
-	err := s.db.Close()
-	s.gate.Unlock()
-	s.pub.close()
-	s.feed.Close()
-	if err != nil {
-		return fmt.Errorf("boltstore: close %s: %w", s.path, err)
-	}
-	return nil
+	s.closeOnce.Do(func() {
+		err := s.group.stop()
+		if cerr := s.db.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("boltstore: close %s: %w", s.path, cerr)
+		}
+		s.pub.close()
+		s.feed.Close()
+		s.closeErr = err
+	})
+	return s.closeErr
 }
 
-// use runs fn with the db held open (shared), or is store.ErrClosed.
-func (s *Store) use(fn func(db *bolt.DB) error) error {
-	s.gate.RLock()
-	defer s.gate.RUnlock()
-	if s.closed {
-		return store.ErrClosed
-	}
-	return fn(s.db)
-}
+// view runs fn in the live transaction, where it sees every acknowledged write (or is
+// store.ErrClosed). fn must copy what it keeps.
+func (s *Store) view(fn func(tx *bolt.Tx) error) error { return s.group.view(fn) }

@@ -18,7 +18,7 @@ func (s *Store) PutRun(ctx context.Context, r *store.Run) error {
 		return err
 	}
 	rec := encodeRun(r)
-	return s.write(ctx, true, func(w *txn) error {
+	return s.write(ctx, func(w *txn) error {
 		t, ok, err := getHead(w.tx, store.Key{Tenant: r.Tenant, Name: r.Task})
 		if err != nil {
 			return err
@@ -26,7 +26,7 @@ func (s *Store) PutRun(ctx context.Context, r *store.Run) error {
 		if !ok || string(t.uid) != r.TaskUID {
 			return nil
 		}
-		return w.tx.Bucket(bucketRuns).Put(runKey(r.TaskUID, r.Seq), rec)
+		return w.put(runs, runKey(r.TaskUID, r.Seq), rec)
 	})
 }
 
@@ -52,16 +52,14 @@ func (s *Store) ListRuns(ctx context.Context, k store.Key) ([]*store.Run, error)
 	}
 	var out []*store.Run
 	found := false
-	err := s.use(func(db *bolt.DB) error {
-		return db.View(func(tx *bolt.Tx) error {
-			t, ok, err := getHead(tx, k) // only its uid: no need to decode the task
-			if err != nil || !ok {
-				return err
-			}
-			found = true
-			out, err = taskRuns(tx, string(t.uid))
+	err := s.view(func(tx *bolt.Tx) error {
+		t, ok, err := getHead(tx, k) // only its uid: no need to decode the task
+		if err != nil || !ok {
 			return err
-		})
+		}
+		found = true
+		out, err = taskRuns(tx, string(t.uid))
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -86,17 +84,13 @@ func (s *Store) NextRunSeq(ctx context.Context) (uint64, error) {
 	defer s.seqMu.Unlock()
 	if s.seqNext > s.seqLimit {
 		limit := s.seqLimit + s.opt.RunSeqBlock
-		err := s.use(func(db *bolt.DB) error {
-			return db.Update(func(tx *bolt.Tx) error {
-				return tx.Bucket(bucketMeta).Put(keyRunSeq, be64(limit))
-			})
-		})
+		err := s.write(ctx, func(w *txn) error { return w.put(meta, keyRunSeq, be64(limit)) })
 		if err != nil {
 			return 0, err
 		}
 		s.seqLimit = limit
-	} else if err := s.use(func(*bolt.DB) error { return nil }); err != nil {
-		return 0, err // closed
+	} else if err := s.group.closed(); err != nil {
+		return 0, err
 	}
 	n := s.seqNext
 	s.seqNext++

@@ -14,7 +14,7 @@ import (
 // meanwhile.
 func (s *Store) Sweep(ctx context.Context, now time.Time, r store.Retention) (int, error) {
 	n := 0
-	err := s.write(ctx, false, func(w *txn) error {
+	err := s.write(ctx, func(w *txn) error {
 		n = 0
 		var due []*store.Task
 		var runKeys [][]byte
@@ -42,15 +42,14 @@ func (s *Store) Sweep(ctx context.Context, now time.Time, r store.Retention) (in
 		if err != nil {
 			return err
 		}
-		runs := w.tx.Bucket(bucketRuns)
 		for _, k := range runKeys {
-			if err := runs.Delete(k); err != nil {
+			if err := w.del(runs, k); err != nil {
 				return err
 			}
 			n++
 		}
 		for _, t := range due {
-			gone, err := deleteRuns(w.tx, t.UID)
+			gone, err := w.deleteRuns(t.UID)
 			if err != nil {
 				return err
 			}
@@ -70,18 +69,15 @@ func (s *Store) Sweep(ctx context.Context, now time.Time, r store.Retention) (in
 	return n, nil
 }
 
-// compactNow takes the gate exclusively and compacts the file, always when force is set,
-// else when it is worth it.
+// compactNow compacts the file in the committer's loop, with no transaction open: always
+// when force is set, else when it is worth it.
 func (s *Store) compactNow(force bool) error {
-	s.gate.Lock()
-	defer s.gate.Unlock()
-	if s.closed {
-		return store.ErrClosed
-	}
-	if force {
-		return s.compact()
-	}
-	return s.compactIfWorth()
+	return s.group.exclusive(func() error {
+		if force {
+			return s.compact()
+		}
+		return s.compactIfWorth()
+	})
 }
 
 // Compact compacts the file now, whatever its free space: writes wait meanwhile.

@@ -57,8 +57,8 @@ func (s *Store) CreateTask(ctx context.Context, t *store.Task) (*store.Task, err
 		n.CreatedAt = s.opt.Now().UTC()
 	}
 	body := encodeBody(n)
-	err := s.write(ctx, true, func(w *txn) error {
-		if w.tx.Bucket(bucketTasks).Get(taskKey(n.Key)) != nil {
+	err := s.write(ctx, func(w *txn) error {
+		if w.bucket(tasks).Get(taskKey(n.Key)) != nil {
 			return refuse(fmt.Errorf("task %s/%s: %w", n.Tenant, n.Name, store.ErrExists))
 		}
 		return w.commit(store.EventAdded, n, body)
@@ -97,7 +97,7 @@ func (s *Store) update(ctx context.Context, t *store.Task, want store.Revision, 
 	// Everything but the head is encoded here, before the write is queued.
 	n := t.Clone()
 	body := encodeBody(n)
-	err := s.write(ctx, true, func(w *txn) error {
+	err := s.write(ctx, func(w *txn) error {
 		cur, ok, err := getHead(w.tx, t.Key)
 		if err != nil {
 			return err
@@ -113,7 +113,7 @@ func (s *Store) update(ctx context.Context, t *store.Task, want store.Revision, 
 		}
 		n.CreatedAt = cur.createdAt
 		if r != nil && r.TaskUID == n.UID {
-			if err := w.tx.Bucket(bucketRuns).Put(runKey(r.TaskUID, r.Seq), run); err != nil {
+			if err := w.put(runs, runKey(r.TaskUID, r.Seq), run); err != nil {
 				return err
 			}
 		}
@@ -132,7 +132,7 @@ func (s *Store) DeleteTask(ctx context.Context, k store.Key, uid string, want st
 		return nil, err
 	}
 	var out *store.Task
-	err := s.write(ctx, true, func(w *txn) error {
+	err := s.write(ctx, func(w *txn) error {
 		cur, err := getTask(w.tx, k)
 		if err != nil {
 			return err
@@ -158,19 +158,19 @@ func (s *Store) DeleteTask(ctx context.Context, k store.Key, uid string, want st
 // remove deletes t and its runs and commits the Deleted event; it returns how many runs
 // went.
 func (w *txn) remove(t *store.Task) error {
-	if _, err := deleteRuns(w.tx, t.UID); err != nil {
+	if _, err := w.deleteRuns(t.UID); err != nil {
 		return err
 	}
 	return w.commit(store.EventDeleted, t, encodeBody(t))
 }
 
 // deleteRuns removes every run of the task with uid, and counts them.
-func deleteRuns(tx *bolt.Tx, uid string) (int, error) {
+func (w *txn) deleteRuns(uid string) (int, error) {
 	prefix := runPrefix(uid)
-	c := tx.Bucket(bucketRuns).Cursor()
+	c := w.bucket(runs).Cursor()
 	n := 0
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
-		if err := c.Delete(); err != nil {
+		if err := w.delAt(runs, c, k); err != nil {
 			return n, err
 		}
 		n++
@@ -184,12 +184,10 @@ func (s *Store) GetTask(ctx context.Context, k store.Key) (*store.Task, error) {
 		return nil, err
 	}
 	var out *store.Task
-	err := s.use(func(db *bolt.DB) error {
-		return db.View(func(tx *bolt.Tx) error {
-			t, err := getTask(tx, k)
-			out = t
-			return err
-		})
+	err := s.view(func(tx *bolt.Tx) error {
+		t, err := getTask(tx, k)
+		out = t
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -219,32 +217,30 @@ func (s *Store) ListTasks(ctx context.Context, tenant string, opt store.ListOpti
 		}
 	}
 	page := &store.Page{}
-	err := s.use(func(db *bolt.DB) error {
-		return db.View(func(tx *bolt.Tx) error {
-			page.Revision = store.Revision(u64(tx.Bucket(bucketMeta).Get(keyRev)))
-			prefix := tenantPrefix(tenant)
-			start := append(append([]byte(nil), prefix...), opt.After...)
-			c := tx.Bucket(bucketTasks).Cursor()
-			k, v := c.Seek(start)
-			if opt.After != "" && bytes.Equal(k, start) {
-				k, v = c.Next()
+	err := s.view(func(tx *bolt.Tx) error {
+		page.Revision = store.Revision(u64(tx.Bucket(bucketMeta).Get(keyRev)))
+		prefix := tenantPrefix(tenant)
+		start := append(append([]byte(nil), prefix...), opt.After...)
+		c := tx.Bucket(bucketTasks).Cursor()
+		k, v := c.Seek(start)
+		if opt.After != "" && bytes.Equal(k, start) {
+			k, v = c.Next()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			t, err := decodeTask(v)
+			if err != nil {
+				return corrupt("task "+tenant+"/"+string(k[len(prefix):]), err)
 			}
-			for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-				t, err := decodeTask(v)
-				if err != nil {
-					return corrupt("task "+tenant+"/"+string(k[len(prefix):]), err)
-				}
-				if !opt.Matches(t, store.SpecSlot(t.Spec)) {
-					continue
-				}
-				if opt.Limit > 0 && len(page.Tasks) == opt.Limit {
-					page.Remaining++
-					continue
-				}
-				page.Tasks = append(page.Tasks, t)
+			if !opt.Matches(t, store.SpecSlot(t.Spec)) {
+				continue
 			}
-			return nil
-		})
+			if opt.Limit > 0 && len(page.Tasks) == opt.Limit {
+				page.Remaining++
+				continue
+			}
+			page.Tasks = append(page.Tasks, t)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -264,18 +260,16 @@ func (s *Store) Unfinished(ctx context.Context) ([]*store.Task, error) {
 		return nil, err
 	}
 	var out []*store.Task
-	err := s.use(func(db *bolt.DB) error {
-		return db.View(func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketTasks).ForEach(func(k, v []byte) error {
-				t, err := decodeTask(v)
-				if err != nil {
-					return corrupt(fmt.Sprintf("task key %q", k), err)
-				}
-				if !t.Status.Phase.Terminal() {
-					out = append(out, t)
-				}
-				return nil
-			})
+	err := s.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketTasks).ForEach(func(k, v []byte) error {
+			t, err := decodeTask(v)
+			if err != nil {
+				return corrupt(fmt.Sprintf("task key %q", k), err)
+			}
+			if !t.Status.Phase.Terminal() {
+				out = append(out, t)
+			}
+			return nil
 		})
 	})
 	if err != nil {

@@ -14,15 +14,62 @@ import (
 	"github.com/solti-wasm/solti-wasm/store/internal/feed"
 )
 
-// txn is the writes' view of one transaction, which the writes of a batch share: it hands
-// out revisions (read from the meta bucket once, written back once, so that a batch's
-// writes get consecutive ones) and records the feed events they commit.
+// txn is the writes' view of the live transaction for one batch, which the batch's
+// writes share: it hands out revisions (read from the meta bucket once, written back once,
+// so that a batch's writes get consecutive ones), records the feed events they commit, and
+// appends what they put and delete to the batch's log payload (put, del: every write goes
+// through them).
 type txn struct {
-	tx     *bolt.Tx
-	s      *Store
-	now    time.Time
-	rev    store.Revision // latest revision in this transaction; 0 until read
-	events []*store.Event
+	tx      *bolt.Tx
+	s       *Store
+	now     time.Time
+	rev     store.Revision // latest revision in this transaction; 0 until read
+	events  []*store.Event
+	rec     []byte // the batch's log payload (wal.go)
+	buckets [4]*bolt.Bucket
+}
+
+// The buckets, by index into txn.buckets.
+const (
+	meta = iota
+	tasks
+	runs
+	events
+)
+
+var bucketNames = [...][]byte{meta: bucketMeta, tasks: bucketTasks, runs: bucketRuns, events: bucketEvents}
+
+// bucket is the live transaction's bucket b.
+func (w *txn) bucket(b int) *bolt.Bucket {
+	if w.buckets[b] == nil {
+		w.buckets[b] = w.tx.Bucket(bucketNames[b])
+		if b == events {
+			// Revisions only grow: pages filled to the brim never take an insert in their middle.
+			w.buckets[b].FillPercent = 1
+		}
+	}
+	return w.buckets[b]
+}
+
+// put stores k: v in bucket b, and logs it.
+func (w *txn) put(b int, k, v []byte) error {
+	if err := w.bucket(b).Put(k, v); err != nil {
+		return err
+	}
+	w.rec = appendEntry(w.rec, logPut, bucketNames[b], k, v)
+	return nil
+}
+
+// del removes k from bucket b, and logs it.
+func (w *txn) del(b int, k []byte) error {
+	w.rec = appendEntry(w.rec, logDelete, bucketNames[b], k, nil) // (k may not outlive the delete)
+	return w.bucket(b).Delete(k)
+}
+
+// delAt removes the key c (a cursor of bucket b) is at, and logs it.
+func (w *txn) delAt(b int, c *bolt.Cursor, k []byte) error {
+	w.rec = appendEntry(w.rec, logDelete, bucketNames[b], k, nil)
+	return c.Delete()
 }
 
 // refusal is an op's answer that is not a failure of the transaction (ErrExists,
@@ -33,26 +80,18 @@ func (r *refusal) Error() string { return r.err.Error() }
 
 func refuse(err error) error { return &refusal{err} }
 
-// write runs op in a durable transaction (shared with concurrent writes through the group
-// committer when batch is set; a background ctx's write may wait to share one) and returns
-// once it committed with fsync and its events are published. op must check before it
-// writes: a refusal must leave the transaction untouched.
-func (s *Store) write(ctx context.Context, batch bool, op func(w *txn) error) error {
+// write runs op in the live transaction, in a batch with concurrent writes (a background
+// ctx's write may wait to share one), and returns once the batch is durable and its
+// events are published. op must check before it writes: a refusal must leave the
+// transaction untouched.
+func (s *Store) write(ctx context.Context, op func(w *txn) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	r := newRequest(op, store.IsBackground(ctx))
 	defer r.release()
-	var err error
-	if batch {
-		err = s.group.run(r)
-	} else {
-		err = s.use(func(db *bolt.DB) error {
-			return db.Update(func(tx *bolt.Tx) error { return s.apply(tx, []*request{r}) })
-		})
-	}
-	if err != nil {
-		if errors.Is(err, store.ErrClosed) {
+	if err := s.group.run(r); err != nil {
+		if errors.Is(err, store.ErrClosed) || errors.Is(err, errStopped) {
 			return err
 		}
 		return fmt.Errorf("boltstore: %s: %w", s.path, err)
@@ -66,12 +105,12 @@ func (s *Store) write(ctx context.Context, batch bool, op func(w *txn) error) er
 	return nil
 }
 
-// apply runs the ops of batch in tx, which they share (from scratch: a failed batch runs
-// again, each write alone), then records the revision, trims the feed and has the events
-// published once tx committed. A refused op is answered with its refusal and the others
-// go on; another failure fails tx (errFailedInBatch when others share it).
-func (s *Store) apply(tx *bolt.Tx, batch []*request) error {
-	w := &txn{tx: tx, s: s, now: s.opt.Now()}
+// apply runs the ops of batch in w (from scratch: a failed batch runs again, each write
+// alone), then records the revision and trims the feed; it returns the events to publish
+// once the batch is durable, and the feed's new floor. A refused op is answered with its
+// refusal and the others go on; another failure fails the batch (errFailedInBatch when
+// others share it).
+func (s *Store) apply(w *txn, batch []*request) ([]*store.Event, store.Revision, error) {
 	for _, r := range batch {
 		r.refused, r.last = nil, 0
 		n := len(w.events)
@@ -82,24 +121,22 @@ func (s *Store) apply(tx *bolt.Tx, batch []*request) error {
 				continue
 			}
 			if len(batch) > 1 {
-				return errFailedInBatch
+				return nil, 0, errFailedInBatch
 			}
-			return err
+			return nil, 0, err
 		}
 		if len(w.events) > n {
 			r.last = w.rev
 		}
 	}
 	if len(w.events) == 0 {
-		return nil
+		return nil, 0, nil
 	}
 	floor, err := w.finish()
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
-	events := w.events
-	tx.OnCommit(func() { s.pub.add(events, floor) })
-	return nil
+	return w.events, floor, nil
 }
 
 // commit stores t (or, for a Deleted event, removes it) at the next revision and records
@@ -107,7 +144,7 @@ func (s *Store) apply(tx *bolt.Tx, batch []*request) error {
 // committer only puts the head before it. t is owned by the feed from here on.
 func (w *txn) commit(typ store.EventType, t *store.Task, body []byte) error {
 	if w.rev == 0 {
-		w.rev = store.Revision(u64(w.tx.Bucket(bucketMeta).Get(keyRev)))
+		w.rev = store.Revision(u64(w.bucket(meta).Get(keyRev)))
 	}
 	w.rev++
 	t.ResourceVersion = w.rev
@@ -122,20 +159,16 @@ func (w *txn) commit(typ store.EventType, t *store.Task, body []byte) error {
 	buf = appendEventHead(buf, typ, w.now)
 	buf = append(appendHead(buf, w.rev, t.UID, t.CreatedAt), body...)
 	ev := buf[at:]
-	tasks := w.tx.Bucket(bucketTasks)
 	var err error
 	if typ == store.EventDeleted {
-		err = tasks.Delete(key)
+		err = w.del(tasks, key)
 	} else {
-		err = tasks.Put(key, ev[eventHead:])
+		err = w.put(tasks, key, ev[eventHead:])
 	}
 	if err != nil {
 		return err
 	}
-	events := w.tx.Bucket(bucketEvents)
-	// Revisions only grow: pages filled to the brim never take an insert in their middle.
-	events.FillPercent = 1
-	if err := events.Put(evKey, ev); err != nil {
+	if err := w.put(events, evKey, ev); err != nil {
 		return err
 	}
 	w.events = append(w.events, &store.Event{Type: typ, Revision: w.rev, Task: t})
@@ -150,10 +183,10 @@ const trimMax = 1024
 // finish records the revision and trims the feed to its bounds; it returns the feed's new
 // floor.
 func (w *txn) finish() (store.Revision, error) {
-	if err := w.tx.Bucket(bucketMeta).Put(keyRev, be64(uint64(w.rev))); err != nil {
+	if err := w.put(meta, keyRev, be64(uint64(w.rev))); err != nil {
 		return 0, err
 	}
-	c := w.tx.Bucket(bucketEvents).Cursor()
+	c := w.bucket(events).Cursor()
 	oldest := w.now.Add(-w.s.opt.FeedAge)
 	aged := 0
 	for {
@@ -168,15 +201,14 @@ func (w *txn) finish() (store.Revision, error) {
 			}
 			aged++
 		}
-		if err := c.Delete(); err != nil {
+		if err := w.delAt(events, c, k); err != nil {
 			return 0, err
 		}
 	}
 }
 
-// publisher hands committed events to the feed in revision order: bbolt runs the commit
-// handlers of two transactions concurrently, so a later one may arrive first and waits in
-// pending for the gap to fill.
+// publisher hands durable events to the feed in revision order (the committer publishes
+// batches in order; pending holds any that arrive ahead of a gap).
 type publisher struct {
 	feed *feed.Feed
 
