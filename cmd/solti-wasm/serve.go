@@ -35,7 +35,8 @@ func newServeCmd(o *globalOptions) *cobra.Command {
 		Short: "Serve tenants' tasks over HTTP: solti's task API with a durable store",
 		Long: `Runs the multi-tenant host as a service. Tasks are accepted over HTTP (solti's task
 API under /apis/solti.io/v1, this project's runner resources under /apis/wasm.solti.dev/v1alpha1),
-committed to a durable store (bbolt, DATA_DIR/` + dbFile + `) before they are acknowledged,
+written to a durable store before they are acknowledged (DATA_DIR/` + dbFile + `, a bbolt file,
+and its write-ahead log ` + dbFile + `-log, synced for every batch of writes),
 routed among the tenant's hot-reloaded runners, and run under the supervisor; on restart every
 task not yet finished resumes (an attempt the stop cut short is recorded as interrupted, then
 its restart policy decides). /healthz, /readyz and /metrics (with a token) are served too.
