@@ -125,6 +125,7 @@ func benchServe(b *testing.B, storeName string, clients int) {
 		b.ReportMetric(float64(gs.Commits)/float64(b.N), "commits/task")
 		b.ReportMetric(float64(gs.Writes)/float64(max(gs.Commits, 1)), "writes/commit")
 		b.ReportMetric(float64(gs.CommitTime.Microseconds())/float64(max(gs.Commits, 1)), "µs/commit")
+		b.ReportMetric(float64(gs.Gathered)/float64(max(gs.Commits, 1)), "gathered/commit")
 		b.ReportMetric(float64(gs.LogBytes)/1024/float64(b.N), "KiB-logged/task")
 		b.ReportMetric(float64(gs.PageBytes)/1024/float64(b.N), "KiB-written/task")
 		b.ReportMetric(float64(gs.CheckpointTime.Microseconds())/1000/float64(max(gs.Checkpoints, 1)), "ms/checkpoint")
