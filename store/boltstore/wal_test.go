@@ -83,6 +83,18 @@ func names(t *testing.T, s *Store) string {
 	return strings.Join(out, " ")
 }
 
+// wantRecovered opens the store at path (applying its log), checks tenant a's tasks, and
+// returns the reopened store's Stats.
+func wantRecovered(t *testing.T, path, want string) Stats {
+	t.Helper()
+	r := mustOpen(t, path, Options{})
+	defer r.Close()
+	if got := names(t, r); got != want {
+		t.Fatalf("recovered %q, want %q", got, want)
+	}
+	return r.Stats()
+}
+
 // Writes held only by the log are applied at open: every acknowledged one, at its revision,
 // and the run-id reservation with them.
 func TestLogRecoversWhatOnlyItHolds(t *testing.T) {
@@ -144,11 +156,7 @@ func TestLogTornTail(t *testing.T) {
 			if err := os.WriteFile(logPath(dst), b, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			r := mustOpen(t, dst, Options{})
-			defer r.Close()
-			if got := names(t, r); got != "t-0 t-1" {
-				t.Fatalf("recovered %q, want the two whole records", got)
-			}
+			wantRecovered(t, dst, "t-0 t-1")
 		})
 	}
 }
@@ -171,12 +179,7 @@ func TestLogStartsAgainAfterACheckpoint(t *testing.T) {
 	if _, err := s.DeleteTask(context.Background(), store.Key{Tenant: "a", Name: "old-0"}, "", 0); err != nil {
 		t.Fatal(err)
 	}
-	r := mustOpen(t, crashImage(t, s), Options{})
-	defer r.Close()
-	if got := names(t, r); got != "old-1 old-2 old-3 old-4 old-5" {
-		t.Fatalf("recovered %q", got)
-	}
-	if st := r.Stats(); st.Recovered != 1 {
+	if st := wantRecovered(t, crashImage(t, s), "old-1 old-2 old-3 old-4 old-5"); st.Recovered != 1 {
 		t.Fatalf("recovered %d records, want the one after the checkpoint", st.Recovered)
 	}
 }
@@ -334,11 +337,7 @@ func TestLogFailureStopsTheStore(t *testing.T) {
 	if err := s.Close(); !errors.Is(err, errStopped) {
 		t.Fatalf("close after the failure = %v, want errStopped", err)
 	}
-	r := mustOpen(t, img, Options{})
-	defer r.Close()
-	if got := names(t, r); got != "t-0 t-1" {
-		t.Fatalf("recovered %q", got)
-	}
+	wantRecovered(t, img, "t-0 t-1")
 }
 
 // A write that fails inside the live transaction (after other acknowledged writes, before
@@ -362,11 +361,7 @@ func TestFailedWriteKeepsTheLiveTransaction(t *testing.T) {
 		t.Fatalf("after the failed write: %q", got)
 	}
 	create(t, s, "u", 1)
-	r := mustOpen(t, crashImage(t, s), Options{})
-	defer r.Close()
-	if got := names(t, r); got != "t-0 t-1 t-2 u-0" {
-		t.Fatalf("recovered %q", got)
-	}
+	wantRecovered(t, crashImage(t, s), "t-0 t-1 t-2 u-0")
 }
 
 // record is a log record of payload at lsn, as wal.append writes it.
