@@ -338,7 +338,9 @@ func fileSize(t *testing.T, path string) int64 {
 	return fi.Size()
 }
 
-// fill creates n tasks of about 4 KiB each (concurrently, to batch) and returns them.
+// fill creates n tasks of about 4 KiB each (concurrently, to batch) and checkpoints them
+// into the file (within one checkpoint interval, a sweep's deletes would otherwise meet the
+// creates in the live transaction, and the file would never grow).
 func fill(t *testing.T, s *Store, n int) {
 	t.Helper()
 	pad := strings.Repeat("x", 4000)
@@ -357,6 +359,9 @@ func fill(t *testing.T, s *Store, n int) {
 		})
 	}
 	wg.Wait()
+	if err := s.group.exclusive(func() error { return nil }); err != nil { // (a job runs checkpointed)
+		t.Fatal(err)
+	}
 }
 
 func TestCompactAtOpen(t *testing.T) {
