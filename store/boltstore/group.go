@@ -176,6 +176,26 @@ func (c *committer) view(fn func(tx *bolt.Tx) error) error {
 	return <-rd.err
 }
 
+// snapshot returns a read-only transaction that holds every write acknowledged before the
+// call, for a read that may take long (a listing): it runs beside the loop, not in it, so
+// that it holds no write up. The loop checkpoints first when the live transaction holds
+// writes (snapshots asked for together share that checkpoint). The caller must roll it
+// back; until then a checkpoint that has to grow the file's mapping waits for it.
+func (c *committer) snapshot() (*bolt.Tx, error) {
+	var snap *bolt.Tx
+	err := c.view(func(*bolt.Tx) error {
+		if !c.dirty.IsZero() {
+			if err := c.checkpoint(true); err != nil {
+				return err
+			}
+		}
+		var err error
+		snap, err = c.s.db.Begin(false)
+		return err
+	})
+	return snap, err
+}
+
 // exclusive runs fn between batches with the live transaction checkpointed and closed
 // (fn may replace c.s.db: compaction).
 func (c *committer) exclusive(fn func() error) error {

@@ -212,6 +212,17 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
+// snapshot runs fn in a read-only transaction holding every write acknowledged before the
+// call, beside the committer (committer.snapshot): for reads that may take long.
+func (s *Store) snapshot(fn func(tx *bolt.Tx) error) error {
+	tx, err := s.group.snapshot()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	return fn(tx)
+}
+
 // view runs fn in the live transaction, where it sees every acknowledged write (or is
 // store.ErrClosed). fn must copy what it keeps.
 func (s *Store) view(fn func(tx *bolt.Tx) error) error { return s.group.view(fn) }

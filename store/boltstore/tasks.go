@@ -198,7 +198,8 @@ func (s *Store) GetTask(ctx context.Context, k store.Key) (*store.Task, error) {
 	return out, nil
 }
 
-// ListTasks returns a page of a tenant's tasks in name order, read in one transaction. A
+// ListTasks returns a page of a tenant's tasks in name order, read in one transaction: a
+// snapshot beside the committer, so that a long listing holds no write up. A
 // continuation (opt.AtRevision set) lists the current state; it is store.ErrExpired once
 // the feed no longer reaches back to opt.AtRevision, so that a client following the list
 // with a watch from Page.Revision misses nothing. Remaining is exact: the rest of the
@@ -217,7 +218,7 @@ func (s *Store) ListTasks(ctx context.Context, tenant string, opt store.ListOpti
 		}
 	}
 	page := &store.Page{}
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.snapshot(func(tx *bolt.Tx) error {
 		page.Revision = store.Revision(u64(tx.Bucket(bucketMeta).Get(keyRev)))
 		prefix := tenantPrefix(tenant)
 		start := append(append([]byte(nil), prefix...), opt.After...)
@@ -260,7 +261,7 @@ func (s *Store) Unfinished(ctx context.Context) ([]*store.Task, error) {
 		return nil, err
 	}
 	var out []*store.Task
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.snapshot(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketTasks).ForEach(func(k, v []byte) error {
 			t, err := decodeTask(v)
 			if err != nil {

@@ -426,3 +426,47 @@ func FuzzLog(f *testing.F) {
 		}
 	})
 }
+
+// A long read (a listing) runs in a snapshot beside the committer: it holds every write
+// acknowledged before it, and writes and point reads go on while it is held.
+func TestSnapshotHoldsNoWriteUp(t *testing.T) {
+	t.Parallel()
+	s := mustOpen(t, filepath.Join(t.TempDir(), "tasks.db"), noCheckpoint)
+	defer s.Close()
+	create(t, s, "t", 3)
+	held, release := make(chan int), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- s.snapshot(func(tx *bolt.Tx) error {
+			held <- tx.Bucket(bucketTasks).Stats().KeyN
+			<-release
+			return nil
+		})
+	}()
+	if n := <-held; n != 3 {
+		t.Fatalf("the snapshot holds %d tasks, want the 3 acknowledged before it", n)
+	}
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := s.CreateTask(context.Background(), task("a", "u"))
+		if err == nil {
+			_, err = s.GetTask(context.Background(), store.Key{Tenant: "a", Name: "u"})
+		}
+		wrote <- err
+	}()
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a write waited for a snapshot read")
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := names(t, s); got != "t-0 t-1 t-2 u" {
+		t.Fatalf("after the snapshot: %q", got)
+	}
+}
