@@ -8,8 +8,9 @@
 // fdatasyncs it once for all of them, so that durability does not cap throughput, while a
 // lone write waits for no timer. The transaction stays open across batches and is committed
 // to the bbolt file at checkpoints (Options.CheckpointInterval, or when the log is full);
-// reads run in it too, between batches, and see every acknowledged write. Open applies the
-// log records after the file's last checkpoint, so a crash loses nothing acknowledged.
+// point reads run in it too, between batches, and listings in a read-only snapshot taken
+// right after a checkpoint: both see every acknowledged write. Open applies the log
+// records after the file's last checkpoint, so a crash loses nothing acknowledged.
 //
 // Revisions and the run-id sequence are persisted: the revision in every write's
 // transaction, the run-id sequence as a high-water mark reserved in blocks
