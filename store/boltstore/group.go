@@ -40,8 +40,7 @@ type committer struct {
 
 	mu         sync.Mutex
 	queue      []*request
-	reads      []*read
-	jobs       []*job
+	calls      []*call   // reads and jobs, run between batches
 	foreground int       // requests in queue that are not background
 	lastFG     int       // the client writes the last batch acknowledged
 	lastEnd    time.Time // when the last batch was answered
@@ -53,16 +52,12 @@ type committer struct {
 	closeErr   error         // the final checkpoint's, once done is closed
 }
 
-// read is a queued read: fn runs in the live transaction.
-type read struct {
-	fn  func(tx *bolt.Tx) error
-	err chan error
-}
-
-// job is queued work that needs the file with no transaction open (compaction).
-type job struct {
-	fn  func() error
-	err chan error
+// call is a queued read (fn runs in the live transaction) or job (exclusive: fn runs with
+// the live transaction checkpointed and closed, and gets nil).
+type call struct {
+	fn        func(tx *bolt.Tx) error
+	exclusive bool
+	err       chan error
 }
 
 // request is one queued write: op (run again from scratch if its batch is retried), and
@@ -163,18 +158,7 @@ func (c *committer) run(r *request) error {
 
 // view runs fn in the live transaction, between batches: it sees every acknowledged write.
 // fn must copy what it keeps of the values it reads.
-func (c *committer) view(fn func(tx *bolt.Tx) error) error {
-	rd := &read{fn: fn, err: make(chan error, 1)}
-	c.mu.Lock()
-	if err := c.refusing(); err != nil {
-		c.mu.Unlock()
-		return err
-	}
-	c.reads = append(c.reads, rd)
-	c.signal()
-	c.mu.Unlock()
-	return <-rd.err
-}
+func (c *committer) view(fn func(tx *bolt.Tx) error) error { return c.enqueue(fn, false) }
 
 // snapshot returns a read-only transaction that holds every write acknowledged before the
 // call, for a read that may take long (a listing): it runs beside the loop, not in it, so
@@ -199,16 +183,21 @@ func (c *committer) snapshot() (*bolt.Tx, error) {
 // exclusive runs fn between batches with the live transaction checkpointed and closed
 // (fn may replace c.s.db: compaction).
 func (c *committer) exclusive(fn func() error) error {
-	j := &job{fn: fn, err: make(chan error, 1)}
+	return c.enqueue(func(*bolt.Tx) error { return fn() }, true)
+}
+
+// enqueue queues fn for the loop, to run between batches, and returns its result.
+func (c *committer) enqueue(fn func(tx *bolt.Tx) error, exclusive bool) error {
+	k := &call{fn: fn, exclusive: exclusive, err: make(chan error, 1)}
 	c.mu.Lock()
 	if err := c.refusing(); err != nil {
 		c.mu.Unlock()
 		return err
 	}
-	c.jobs = append(c.jobs, j)
+	c.calls = append(c.calls, k)
 	c.signal()
 	c.mu.Unlock()
-	return <-j.err
+	return <-k.err
 }
 
 // refusing is why a new call is refused: closed, or failed; c.mu is held.
@@ -290,21 +279,21 @@ func (c *committer) loop() {
 	}
 }
 
-// serve answers the queued reads and runs the queued jobs.
+// serve runs the queued reads and jobs, in order.
 func (c *committer) serve() {
 	c.mu.Lock()
-	reads, jobs := c.reads, c.jobs
-	c.reads, c.jobs = nil, nil
+	calls := c.calls
+	c.calls = nil
 	c.mu.Unlock()
-	for _, rd := range reads {
-		if c.tx == nil {
-			rd.err <- c.failedErr()
-			continue
+	for _, k := range calls {
+		switch {
+		case k.exclusive:
+			k.err <- c.runJob(func() error { return k.fn(nil) })
+		case c.tx == nil:
+			k.err <- c.failedErr()
+		default:
+			k.err <- k.fn(c.tx)
 		}
-		rd.err <- rd.fn(c.tx)
-	}
-	for _, j := range jobs {
-		j.err <- c.runJob(j.fn)
 	}
 }
 
