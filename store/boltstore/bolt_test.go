@@ -476,3 +476,35 @@ func TestKeysDoNotCollide(t *testing.T) {
 		t.Fatalf("deleting a/bc took ab/c's runs: %+v (%v)", runs, err)
 	}
 }
+
+// Sweep removes what is due in writes of at most sweepBatch records, so that the others'
+// writes run between them: 600 due tasks take at least 3 writes, and every one of them goes,
+// with its Deleted event.
+func TestSweepInBoundedWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openT(t, Options{NoSync: true})
+	defer s.Close()
+	const due = 600
+	fill(t, s, due)
+	ch, err := s.Watch(ctx, "a", s.Revision())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := s.Stats().Commits
+	n, err := s.Sweep(ctx, time.Now(), store.Retention{Tasks: time.Hour})
+	if err != nil || n != due {
+		t.Fatalf("Sweep: %d, %v; want %d", n, err, due)
+	}
+	if writes := s.Stats().Commits - before; writes < due/sweepBatch+1 {
+		t.Fatalf("the sweep took %d writes, want at least %d of %d records", writes, due/sweepBatch+1, sweepBatch)
+	}
+	for range due {
+		if ev := <-ch; ev.Type != store.EventDeleted {
+			t.Fatalf("event %s during Sweep", ev.Type)
+		}
+	}
+	if p, err := s.ListTasks(ctx, "a", store.ListOptions{}); err != nil || len(p.Tasks) != 0 {
+		t.Fatalf("after Sweep: %d tasks (%v)", len(p.Tasks), err)
+	}
+}

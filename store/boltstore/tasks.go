@@ -143,7 +143,7 @@ func (s *Store) DeleteTask(ctx context.Context, k store.Key, uid string, want st
 		if err := store.CheckPrecondition(cur, uid, want); err != nil {
 			return refuse(err)
 		}
-		if err := w.remove(cur); err != nil {
+		if _, err := w.remove(cur); err != nil {
 			return err
 		}
 		out = cur
@@ -157,11 +157,12 @@ func (s *Store) DeleteTask(ctx context.Context, k store.Key, uid string, want st
 
 // remove deletes t and its runs and commits the Deleted event; it returns how many runs
 // went.
-func (w *txn) remove(t *store.Task) error {
-	if _, err := w.deleteRuns(t.UID); err != nil {
-		return err
+func (w *txn) remove(t *store.Task) (int, error) {
+	n, err := w.deleteRuns(t.UID)
+	if err != nil {
+		return n, err
 	}
-	return w.commit(store.EventDeleted, t, encodeBody(t))
+	return n, w.commit(store.EventDeleted, t, encodeBody(t))
 }
 
 // deleteRuns removes every run of the task with uid, and counts them.
