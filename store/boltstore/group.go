@@ -303,13 +303,21 @@ func (c *committer) runJob(fn func() error) error {
 		return err
 	}
 	err := fn()
-	tx, berr := c.s.db.Begin(true)
-	if berr != nil {
-		c.fail(fmt.Errorf("opening a transaction: %w", berr))
+	if berr := c.begin(); berr != nil {
+		return berr
+	}
+	return err
+}
+
+// begin opens the next live transaction (a failure fails the store).
+func (c *committer) begin() error {
+	tx, err := c.s.db.Begin(true)
+	if err != nil {
+		c.fail(fmt.Errorf("opening a transaction: %w", err))
 		return c.failedErr()
 	}
 	c.tx = tx
-	return err
+	return nil
 }
 
 // failedErr is the store's failure; the loop's own read of it.
@@ -538,13 +546,7 @@ func (c *committer) checkpoint(next bool) error {
 	if !next {
 		return nil
 	}
-	tx, err := c.s.db.Begin(true)
-	if err != nil {
-		c.fail(fmt.Errorf("opening a transaction: %w", err))
-		return c.failedErr()
-	}
-	c.tx = tx
-	return nil
+	return c.begin()
 }
 
 // shutdown is the loop's end: a final checkpoint, and the log removed once the file holds
