@@ -137,27 +137,36 @@ func nextRecord(b []byte) (payload []byte, lsn uint64, n int) {
 }
 
 // createLog starts the log at path afresh for the store with id, whose last record is lsn:
-// the file is truncated and gets its header, synced with its directory.
+// a new file with its header, synced, is renamed over the old log (a crash leaves one or the
+// other whole: the old one's records are all in the file by now, and end its scan).
 func createLog(path string, id []byte, lsn uint64, max int64, noSync bool) (*wal, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	tmp := path + ".new"
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: creating the log: %w", err)
 	}
-	l := &wal{f: f, path: path, noSync: noSync, max: max, off: logHeaderSize, filled: logHeaderSize, lsn: lsn}
-	if _, err := f.WriteAt(logHeader(id), 0); err != nil {
+	fail := func(what string, err error) (*wal, error) {
 		_ = f.Close()
-		return nil, fmt.Errorf("boltstore: writing the log's header: %w", err)
+		_ = os.Remove(tmp)
+		return nil, fmt.Errorf("boltstore: %s the log: %w", what, err)
+	}
+	if _, err := f.WriteAt(logHeader(id), 0); err != nil {
+		return fail("writing", err)
 	}
 	if !noSync {
-		if err := f.Sync(); err == nil {
-			err = syncDir(filepath.Dir(path))
-		}
-		if err != nil {
-			_ = f.Close()
-			return nil, fmt.Errorf("boltstore: syncing the log: %w", err)
+		if err := f.Sync(); err != nil {
+			return fail("syncing", err)
 		}
 	}
-	return l, nil
+	if err := os.Rename(tmp, path); err != nil {
+		return fail("renaming", err)
+	}
+	if !noSync {
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			return fail("syncing the directory of", err)
+		}
+	}
+	return &wal{f: f, path: path, noSync: noSync, max: max, off: logHeaderSize, filled: logHeaderSize, lsn: lsn}, nil
 }
 
 // append writes payload as the next record and syncs it (errLogFull when it does not fit).

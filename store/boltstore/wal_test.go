@@ -470,3 +470,23 @@ func TestSnapshotHoldsNoWriteUp(t *testing.T) {
 		t.Fatalf("after the snapshot: %q", got)
 	}
 }
+
+// The log is recreated at open by a rename over the old one: a half-written new log that a
+// crash left behind is no obstacle, and is gone once the store is open.
+func TestLogRecreatedByRename(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "tasks.db")
+	s := mustOpen(t, path, noCheckpoint)
+	create(t, s, "t", 2)
+	img := crashImage(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(logPath(img)+".new", []byte("solti-boltstore-l"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantRecovered(t, img, "t-0 t-1")
+	if _, err := os.Stat(logPath(img) + ".new"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the half-written log is still there: %v", err)
+	}
+}
