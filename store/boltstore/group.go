@@ -61,15 +61,14 @@ type call struct {
 }
 
 // request is one queued write: op (run again from scratch if its batch is retried), and
-// the answer the loop sends once the transaction holding it committed or failed, with
-// what apply recorded of op's run: its refusal, or the revision of its last event.
+// the answer the loop sends once its batch is durable or failed, with what apply recorded
+// of op's run: its refusal.
 type request struct {
 	op         func(w *txn) error
 	background bool
 	queued     time.Time
 	err        chan error
 	refused    error
-	last       store.Revision
 }
 
 // requests recycles requests and their answer channels (a few allocations per write).
@@ -483,7 +482,7 @@ func (c *committer) durable(batch []*request) error {
 		}
 	}
 	if len(events) > 0 {
-		c.s.pub.add(events, floor)
+		c.s.publish(events, floor)
 	}
 	return nil
 }

@@ -29,7 +29,6 @@ type Store struct {
 
 	group *committer
 	feed  *feed.Feed
-	pub   *publisher
 	// floor is the newest revision whose event is no longer on disk.
 	floor atomic.Uint64
 
@@ -80,15 +79,6 @@ func open(path string, opt Options, sc schema) (*Store, error) {
 	}
 	s.seqNext = s.seqLimit + 1
 	s.feed = feed.New(opt.MemEvents, rev, s.older, func() store.Revision { return store.Revision(s.floor.Load()) })
-	s.pub = newPublisher(s.feed, rev)
-	s.pub.floor = func(f store.Revision) {
-		for {
-			cur := s.floor.Load()
-			if uint64(f) <= cur || s.floor.CompareAndSwap(cur, uint64(f)) {
-				return
-			}
-		}
-	}
 	s.group = newCommitter(s, log, tx)
 	return s, nil
 }
@@ -205,7 +195,6 @@ func (s *Store) Close() error {
 		if cerr := s.db.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("boltstore: close %s: %w", s.path, cerr)
 		}
-		s.pub.close()
 		s.feed.Close()
 		s.closeErr = err
 	})

@@ -215,9 +215,6 @@ func (l *wal) fill(end int64) error {
 // reset starts the records again after the header: a checkpoint holds them all.
 func (l *wal) reset() { l.off = logHeaderSize }
 
-// used reports whether records were written since the last reset.
-func (l *wal) used() bool { return l.off > logHeaderSize }
-
 // payloads reads back the records written since the last reset (to rebuild the live
 // transaction after a failed write).
 func (l *wal) payloads() ([][]byte, error) {

@@ -5,13 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/solti-wasm/solti-wasm/store"
-	"github.com/solti-wasm/solti-wasm/store/internal/feed"
 )
 
 // txn is the writes' view of the live transaction for one batch, which the batch's
@@ -96,13 +94,7 @@ func (s *Store) write(ctx context.Context, op func(w *txn) error) error {
 		}
 		return fmt.Errorf("boltstore: %s: %w", s.path, err)
 	}
-	if r.refused != nil {
-		return r.refused
-	}
-	if r.last != 0 {
-		s.pub.wait(r.last)
-	}
-	return nil
+	return r.refused
 }
 
 // apply runs the ops of batch in w (from scratch: a failed batch runs again, each write
@@ -112,7 +104,7 @@ func (s *Store) write(ctx context.Context, op func(w *txn) error) error {
 // others share it).
 func (s *Store) apply(w *txn, batch []*request) ([]*store.Event, store.Revision, error) {
 	for _, r := range batch {
-		r.refused, r.last = nil, 0
+		r.refused = nil
 		n := len(w.events)
 		if err := r.op(w); err != nil {
 			if ref := (*refusal)(nil); errors.As(err, &ref) {
@@ -124,9 +116,6 @@ func (s *Store) apply(w *txn, batch []*request) ([]*store.Event, store.Revision,
 				return nil, 0, errFailedInBatch
 			}
 			return nil, 0, err
-		}
-		if len(w.events) > n {
-			r.last = w.rev
 		}
 	}
 	if len(w.events) == 0 {
@@ -207,59 +196,14 @@ func (w *txn) finish() (store.Revision, error) {
 	}
 }
 
-// publisher hands durable events to the feed in revision order (the committer publishes
-// batches in order; pending holds any that arrive ahead of a gap).
-type publisher struct {
-	feed *feed.Feed
-
-	mu      sync.Mutex
-	cond    *sync.Cond
-	last    store.Revision
-	floor   func(store.Revision)
-	pending map[store.Revision]*store.Event
-	closed  bool
-}
-
-func newPublisher(f *feed.Feed, last store.Revision) *publisher {
-	p := &publisher{feed: f, last: last, pending: make(map[store.Revision]*store.Event)}
-	p.cond = sync.NewCond(&p.mu)
-	return p
-}
-
-// add publishes evs and every pending event they make contiguous.
-func (p *publisher) add(evs []*store.Event, floor store.Revision) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+// publish hands a durable batch's events to the feed, after raising the feed's floor to
+// what the batch trimmed. The committer alone calls it, in revision order, before it
+// answers the batch: a watch opened after a write returns never replays it.
+func (s *Store) publish(evs []*store.Event, floor store.Revision) {
+	if uint64(floor) > s.floor.Load() {
+		s.floor.Store(uint64(floor))
+	}
 	for _, e := range evs {
-		p.pending[e.Revision] = e
+		s.feed.Publish(e)
 	}
-	if p.floor != nil {
-		p.floor(floor)
-	}
-	for {
-		e, ok := p.pending[p.last+1]
-		if !ok {
-			break
-		}
-		delete(p.pending, e.Revision)
-		p.feed.Publish(e)
-		p.last = e.Revision
-	}
-	p.cond.Broadcast()
-}
-
-// wait returns once rev is published (or the store closed).
-func (p *publisher) wait(rev store.Revision) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for p.last < rev && !p.closed {
-		p.cond.Wait()
-	}
-}
-
-func (p *publisher) close() {
-	p.mu.Lock()
-	p.closed = true
-	p.cond.Broadcast()
-	p.mu.Unlock()
 }
